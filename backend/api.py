@@ -1,0 +1,356 @@
+"""A small typed route table: each endpoint declares its pydantic body, query and response models, who may
+call it, and whether it honours `Idempotency-Key`. The same declarations validate requests and generate the
+OpenAPI document, so the document cannot drift from the code."""
+
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import auth
+from backend.errors import ApiError, Conflict, Forbidden, InvalidInput, Unauthorized
+from backend.keys import SESSIONMAKER, SETTINGS
+from backend.models import IdempotencyRecord
+
+B = TypeVar("B")
+Q = TypeVar("Q")
+
+
+class Access(enum.Enum):
+    PUBLIC = "public"
+    SERVICE = "service"  # our own services, no applicant needed
+    APPLICANT = "applicant"  # a service acting for one applicant (X-Applicant)
+    STAFF = "staff"
+    SERVICE_OR_STAFF = "service_or_staff"
+
+
+@dataclass
+class Ctx(Generic[B, Q]):
+    request: web.Request
+    session: AsyncSession
+    caller: auth.Caller
+    body: B
+    query: Q
+
+    def path(self, name: str) -> str:
+        return self.request.match_info[name]
+
+    @property
+    def applicant(self) -> str:
+        if self.caller.applicant is None:  # guaranteed by Access.APPLICANT; a bug otherwise
+            raise Unauthorized("缺少申请人身份")
+        return self.caller.applicant
+
+
+Handler = Callable[[Ctx[Any, Any]], Awaitable[BaseModel | web.StreamResponse | None]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    access: Access
+    roles: tuple[str, ...] = ()
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    idempotent: bool = False
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+@dataclass
+class RouteTable:
+    tag: str
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        access: Access,
+        roles: tuple[str, ...] = (),
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        idempotent: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method,
+                    path,
+                    handler,
+                    summary,
+                    self.tag,
+                    access,
+                    roles,
+                    body,
+                    query,
+                    response,
+                    status,
+                    idempotent,
+                )
+            )
+            return handler
+
+        return register
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+    return web.json_response(body.model_dump(), status=status, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _validation_error(exc: ValidationError, prefix: str) -> InvalidInput:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    field_path = f"{prefix}.{where}" if where else prefix
+    return InvalidInput(f"参数 {field_path} 不正确：{first['msg']}", field=field_path)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """Read at most `limit` bytes; a larger body is refused while it streams, never held whole."""
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        total += len(chunk)
+        if total > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=total)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
+    try:
+        data = json.loads(raw or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError("请求内容不是有效的 JSON", code="malformed_json") from exc
+    if not isinstance(data, dict):
+        raise ApiError("请求内容应为 JSON 对象", code="malformed_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, "body") from exc
+
+
+def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise _validation_error(exc, "query") from exc
+
+
+def _authorise(endpoint: Endpoint, caller: auth.Caller) -> None:
+    access = endpoint.access
+    if access is Access.PUBLIC:
+        return
+    if access in (Access.SERVICE, Access.APPLICANT) and not caller.is_service:
+        raise Unauthorized("需要服务密钥")
+    if access is Access.APPLICANT and caller.applicant is None:
+        raise Unauthorized("缺少申请人身份（X-Applicant）")
+    if access is Access.STAFF and caller.staff is None:
+        raise Unauthorized("请先登录")
+    if access is Access.SERVICE_OR_STAFF and not (caller.is_service or caller.staff):
+        raise Unauthorized("需要服务密钥或工作人员登录")
+    if endpoint.roles and caller.staff is not None and caller.staff.role not in endpoint.roles:
+        raise Forbidden("您的账号没有此操作的权限")
+
+
+def _make_view(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def view(request: web.Request) -> web.StreamResponse:
+        settings = request.app[SETTINGS]
+        raw = b""
+        if endpoint.body is not None:
+            raw = await read_body(request, settings.max_json_bytes)
+        async with request.app[SESSIONMAKER]() as session:
+            caller = await auth.identify(request, session, settings)
+            _authorise(endpoint, caller)
+            body = _parse_body(raw, endpoint.body) if endpoint.body is not None else None
+            query = _parse_query(request, endpoint.query) if endpoint.query is not None else None
+            ctx: Ctx[Any, Any] = Ctx(request, session, caller, body, query)
+            key = request.headers.get("Idempotency-Key")
+            if endpoint.idempotent and key:
+                return await _idempotent(ctx, endpoint, key, raw)
+            return await _call(ctx, endpoint)
+
+    view.__name__ = endpoint.handler.__name__
+    return view
+
+
+async def _call(ctx: Ctx[Any, Any], endpoint: Endpoint) -> web.StreamResponse:
+    result = await endpoint.handler(ctx)
+    if isinstance(result, web.StreamResponse):
+        return result
+    if result is None:
+        return web.Response(status=204)
+    return web.json_response(result.model_dump(mode="json"), status=endpoint.status, dumps=_dumps)
+
+
+async def _idempotent(ctx: Ctx[Any, Any], endpoint: Endpoint, key: str, raw: bytes) -> web.StreamResponse:
+    if len(key) > 200:
+        raise InvalidInput("Idempotency-Key 过长（最多 200 个字符）", field="Idempotency-Key")
+    request_hash = hashlib.sha256(f"{endpoint.method} {ctx.request.path}\n".encode() + raw).hexdigest()
+    scope = ctx.caller.identity
+    sessionmaker = ctx.request.app[SESSIONMAKER]
+    async with sessionmaker() as claim:
+        claim.add(IdempotencyRecord(scope=scope, key=key, request_hash=request_hash))
+        try:
+            await claim.commit()
+        except IntegrityError:
+            await claim.rollback()
+            first = await claim.get(IdempotencyRecord, (scope, key))
+            if first is None:  # deleted after a failed first attempt: just run again
+                return await _call(ctx, endpoint)
+            if first.request_hash != request_hash:
+                raise Conflict(
+                    "该 Idempotency-Key 已用于另一个不同的请求", code="idempotency_key_reused"
+                ) from None
+            if first.status is None or first.body is None:
+                raise Conflict("相同的请求正在处理中，请稍后再试", code="request_in_progress") from None
+            return web.Response(
+                status=first.status,
+                text=first.body,
+                content_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+    try:
+        response = await _call(ctx, endpoint)
+    except ApiError as exc:
+        response = error_response(exc.status, exc.code, exc.message, exc.field)
+    except BaseException:
+        async with sessionmaker() as cleanup:
+            record = await cleanup.get(IdempotencyRecord, (scope, key))
+            if record is not None:
+                await cleanup.delete(record)
+                await cleanup.commit()
+        raise
+    async with sessionmaker() as store:
+        record = await store.get(IdempotencyRecord, (scope, key))
+        if record is not None and isinstance(response, web.Response):
+            record.status = response.status
+            record.body = response.text or ""
+            await store.commit()
+    return response
+
+
+def add_routes(app: web.Application, tables: list[RouteTable], prefix: str = "/api/v1") -> None:
+    for table in tables:
+        for endpoint in table.endpoints:
+            app.router.add_route(endpoint.method, prefix + endpoint.path, _make_view(endpoint))
+
+
+_PATH_PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
+
+
+def openapi_document(
+    tables: list[RouteTable], *, title: str, version: str, prefix: str = "/api/v1"
+) -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], Any]] = [(ErrorBody, "serialization")]
+    for table in tables:
+        for ep in table.endpoints:
+            if ep.body is not None:
+                models.append((ep.body, "validation"))
+            if ep.response is not None:
+                models.append((ep.response, "serialization"))
+    refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for table in tables:
+        for ep in table.endpoints:
+            paths.setdefault(_PATH_PARAM.sub(r"{\1}", prefix + ep.path), {})[ep.method.lower()] = _operation(
+                ep, refs
+            )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "serviceKey": {"type": "apiKey", "in": "header", "name": "X-Service-Key"},
+                "applicant": {"type": "apiKey", "in": "header", "name": "X-Applicant"},
+                "staffToken": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+_SECURITY: dict[Access, list[dict[str, list[str]]]] = {
+    Access.PUBLIC: [],
+    Access.SERVICE: [{"serviceKey": []}],
+    Access.APPLICANT: [{"serviceKey": [], "applicant": []}],
+    Access.STAFF: [{"staffToken": []}],
+    Access.SERVICE_OR_STAFF: [{"serviceKey": []}, {"staffToken": []}],
+}
+
+
+def _operation(ep: Endpoint, refs: Mapping[tuple[Any, Any], Any]) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(ep.path)
+    ]
+    if ep.query is not None:
+        for name, info in ep.query.model_fields.items():
+            params.append(
+                {
+                    "name": info.alias or name,
+                    "in": "query",
+                    "required": info.is_required(),
+                    "schema": ep.query.model_json_schema()["properties"][info.alias or name],
+                }
+            )
+    if ep.idempotent:
+        params.append(
+            {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
+        )
+    error = {
+        "description": "错误（中文说明）",
+        "content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}},
+    }
+    success: dict[str, Any] = {"description": ep.summary}
+    if ep.response is not None:
+        success["content"] = {"application/json": {"schema": refs[(ep.response, "serialization")]}}
+    op: dict[str, Any] = {
+        "operationId": ep.handler.__name__,
+        "summary": ep.summary,
+        "tags": [ep.tag],
+        "parameters": params,
+        "security": _SECURITY[ep.access],
+        "responses": {str(ep.status): success, "4XX": error},
+    }
+    if ep.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(ep.body, "validation")]}},
+        }
+    return op

@@ -1,0 +1,14 @@
+"""Typed keys for what the backend app holds (aiohttp `web.AppKey`)."""
+
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.domain import Domain
+from backend.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
+REDIS = web.AppKey("redis", Redis)
+DOMAIN = web.AppKey("domain", Domain)

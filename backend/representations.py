@@ -1,0 +1,149 @@
+"""Database records → API response models (the Chinese labels a person reads are added here)."""
+
+from datetime import date
+
+from backend.applications import (
+    MATERIAL_STATUS_LABELS,
+    OPERATION_LABELS,
+    STATUS_LABELS,
+    department_name,
+    is_overdue,
+    item_status,
+    licence_name,
+    missing_key_materials,
+    package_name,
+    requirements,
+)
+from backend.domain import Domain
+from backend.licences import LICENCE_STATUS_LABELS, PERMIT_STATUS_LABELS
+from backend.models import Application, DepartmentTask, Licence
+from backend.schemas import (
+    ApplicantInfo,
+    ApplicationOut,
+    CorrectionNotice,
+    LicenceOut,
+    MaterialItem,
+    PermitOut,
+    ReviewTaskOut,
+    TaskOut,
+)
+from backend.tasks import TASK_STATUS_LABELS
+
+
+def task_out(domain: Domain, task: DepartmentTask, today: date) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        matter_id=task.matter_id,
+        licence_name=licence_name(domain, task.matter_id),
+        department_id=task.department_id,
+        department_name=department_name(domain, task.department_id),
+        status=task.status,
+        status_label=TASK_STATUS_LABELS[task.status],
+        round=task.round,
+        started_on=task.started_on,
+        due_date=task.due_date,
+        overdue=is_overdue(task, today),
+        reason=task.reason,
+        problems=list(task.problems),
+        inspection_date=task.inspection_date,
+        decided_at=task.decided_at,
+    )
+
+
+def review_task_out(
+    domain: Domain, task: DepartmentTask, application: Application, today: date
+) -> ReviewTaskOut:
+    return ReviewTaskOut(
+        **task_out(domain, task, today).model_dump(),
+        application_code=application.code,
+        package_name=package_name(domain, application.package_id),
+        operator_name=application.applicant_info.get("operator_name"),
+    )
+
+
+def application_out(domain: Domain, application: Application, licence_number: str | None) -> ApplicationOut:
+    today = domain.today()
+    items = {m.material_id: m for m in application.materials}
+    materials = []
+    for r in requirements(domain, application):
+        item = items.get(r.material_id)
+        status = item_status(item)
+        materials.append(
+            MaterialItem(
+                material_id=r.material_id,
+                name=r.name,
+                description=r.description,
+                key=r.key,
+                commitment_covers=r.commitment_covers,
+                needed_by=r.needed_by,
+                reasons=r.reasons,
+                status=status,
+                status_label=MATERIAL_STATUS_LABELS[status],
+                file_ids=list(item.file_ids) if item else [],
+                commitment=item.commitment if item else None,
+                commitment_deadline=item.commitment_deadline if item else None,
+                problem=item.problem if item else None,
+            )
+        )
+    promised = max(
+        (
+            domain.catalog.matters[t.matter_id].promised_days
+            for t in application.tasks
+            if t.matter_id in domain.catalog.matters
+        ),
+        default=0,
+    )
+    if not application.tasks and application.operation == "open":
+        promised = domain.catalog.checklist(application.package_id, application.answers).promised_days
+    return ApplicationOut(
+        code=application.code,
+        package_id=application.package_id,
+        package_name=package_name(domain, application.package_id),
+        operation=application.operation,
+        operation_label=OPERATION_LABELS[application.operation],
+        status=application.status,
+        status_label=STATUS_LABELS[application.status],
+        answers=application.answers,
+        applicant=ApplicantInfo.model_validate(application.applicant_info),
+        changes=application.changes,
+        licence_number=licence_number,
+        materials=materials,
+        missing_key_materials=missing_key_materials(domain, application),
+        tasks=[task_out(domain, t, today) for t in application.tasks],
+        correction_notice=CorrectionNotice.model_validate(application.correction_notice)
+        if application.correction_notice
+        else None,
+        promised_days=promised,
+        created_at=application.created_at,
+        submitted_at=application.submitted_at,
+        accepted_at=application.accepted_at,
+        completed_at=application.completed_at,
+    )
+
+
+def licence_out(domain: Domain, licence: Licence) -> LicenceOut:
+    return LicenceOut(
+        number=licence.number,
+        status=licence.status,
+        status_label=LICENCE_STATUS_LABELS[licence.status],
+        industry=licence.industry,
+        operator_name=licence.operator_name,
+        legal_representative=licence.legal_representative,
+        address=licence.address,
+        issued_at=licence.issued_at,
+        updated_at=licence.updated_at,
+        revision=licence.revision,
+        permits=[
+            PermitOut(
+                matter_id=p.matter_id,
+                licence_name=p.licence_name,
+                department_name=department_name(domain, p.department_id),
+                status=p.status,
+                status_label=PERMIT_STATUS_LABELS[p.status],
+                valid_from=p.valid_from,
+                valid_until=p.valid_until,
+                updated_at=p.updated_at,
+            )
+            for p in licence.permits
+        ],
+    )

@@ -1,0 +1,294 @@
+"""Request and response models of the REST API (they also generate its OpenAPI document)."""
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Operation = Literal["open", "change", "cancel"]
+Decision = Literal["approve", "request_correction", "reject", "schedule_inspection"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- applications -------------------------------------------------------------------------------------
+
+
+class ApplicantInfo(Strict):
+    operator_name: str | None = Field(default=None, max_length=200, description="经营者/企业名称")
+    legal_representative: str | None = Field(default=None, max_length=100, description="法定代表人/负责人")
+    address: str | None = Field(default=None, max_length=300, description="经营场所")
+    phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$", description="手机号")
+
+
+class LicenceChanges(Strict):
+    operator_name: str | None = Field(default=None, max_length=200)
+    legal_representative: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=300)
+
+
+class ApplicationCreate(Strict):
+    package_id: str | None = Field(default=None, max_length=64, description="开办时必填：行业套餐")
+    operation: Operation = "open"
+    answers: dict[str, Any] = Field(default_factory=dict)
+    applicant: ApplicantInfo = Field(default_factory=ApplicantInfo)
+    licence_number: str | None = Field(default=None, max_length=32, description="变更/注销时必填")
+    changes: LicenceChanges | None = None
+
+
+class ApplicationUpdate(Strict):
+    answers: dict[str, Any] | None = None
+    applicant: ApplicantInfo | None = None
+    changes: LicenceChanges | None = None
+
+
+class MaterialAttach(Strict):
+    material_id: str = Field(max_length=64)
+    file_id: str | None = Field(default=None, max_length=40)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class CommitmentCreate(Strict):
+    material_id: str = Field(max_length=64)
+    kind: Literal["later", "pledge"] = Field(
+        default="later", description="later=容缺后补（非关键材料）；pledge=告知承诺（目录允许时以承诺代替）"
+    )
+
+
+class MaterialItem(BaseModel):
+    material_id: str
+    name: str
+    description: str
+    key: bool
+    commitment_covers: bool
+    needed_by: list[str]
+    reasons: list[str]
+    status: str
+    status_label: str
+    file_ids: list[str]
+    commitment: str | None
+    commitment_deadline: date | None
+    problem: str | None
+
+
+class CorrectionItem(BaseModel):
+    material_id: str
+    name: str
+    description: str
+    needed_by: list[str]
+    problem: str
+    can_supply_later: bool
+    can_pledge: bool
+
+
+class CorrectionNotice(BaseModel):
+    """一次性告知单: everything that is missing, said once."""
+
+    issued_at: datetime
+    items: list[CorrectionItem]
+    unanswered: list[str] = Field(default_factory=list)
+    missing_fields: list[str] = Field(default_factory=list)
+    message: str
+
+
+class TaskOut(BaseModel):
+    id: int
+    matter_id: str
+    licence_name: str
+    department_id: str
+    department_name: str
+    status: str
+    status_label: str
+    round: int
+    started_on: date | None
+    due_date: date | None
+    overdue: bool
+    reason: str | None
+    problems: list[dict[str, Any]]
+    inspection_date: date | None
+    decided_at: datetime | None
+
+
+class ApplicationOut(BaseModel):
+    code: str
+    package_id: str
+    package_name: str
+    operation: Operation
+    operation_label: str
+    status: str
+    status_label: str
+    answers: dict[str, Any]
+    applicant: ApplicantInfo
+    changes: dict[str, Any]
+    licence_number: str | None
+    materials: list[MaterialItem]
+    missing_key_materials: list[str]
+    tasks: list[TaskOut]
+    correction_notice: CorrectionNotice | None
+    promised_days: int
+    created_at: datetime
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    completed_at: datetime | None
+
+
+class ApplicationList(BaseModel):
+    applications: list[ApplicationOut]
+
+
+# --- tasks --------------------------------------------------------------------------------------------
+
+
+class MaterialProblem(Strict):
+    material_id: str = Field(max_length=64)
+    problem: str = Field(min_length=1, max_length=500)
+
+
+class DecisionCreate(Strict):
+    decision: Decision
+    reason: str | None = Field(default=None, max_length=1000)
+    problems: list[MaterialProblem] = Field(default_factory=list, max_length=50)
+    inspection_date: date | None = None
+
+
+class TaskQuery(Strict):
+    status: str | None = None
+    overdue: bool = False
+    department_id: str | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class ReviewTaskOut(TaskOut):
+    application_code: str
+    package_name: str
+    operator_name: str | None
+
+
+class TaskList(BaseModel):
+    tasks: list[ReviewTaskOut]
+
+
+# --- licences -----------------------------------------------------------------------------------------
+
+
+class PermitOut(BaseModel):
+    matter_id: str
+    licence_name: str
+    department_name: str
+    status: str
+    status_label: str
+    valid_from: date
+    valid_until: date | None
+    updated_at: datetime
+
+
+class LicenceOut(BaseModel):
+    number: str
+    status: str
+    status_label: str
+    industry: str
+    operator_name: str
+    legal_representative: str
+    address: str
+    issued_at: datetime
+    updated_at: datetime
+    revision: int
+    permits: list[PermitOut]
+    verification_url: str | None = None
+    card_url: str | None = None
+
+
+class LicenceList(BaseModel):
+    licences: list[LicenceOut]
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+class EventOut(BaseModel):
+    id: int
+    type: str
+    applicant: str | None
+    application_code: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class EventQuery(Strict):
+    after: int = Field(default=0, ge=0)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class EventList(BaseModel):
+    events: list[EventOut]
+
+
+class CursorUpdate(Strict):
+    last_id: int = Field(ge=0)
+
+
+class CursorOut(BaseModel):
+    consumer: str
+    last_id: int
+
+
+# --- staff --------------------------------------------------------------------------------------------
+
+
+class LoginRequest(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class StaffOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    department_id: str | None
+    active: bool
+
+
+class LoginResponse(BaseModel):
+    token: str
+    csrf_token: str
+    expires_at: datetime
+    staff: StaffOut
+
+
+class StaffCreate(Strict):
+    username: str = Field(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=10, max_length=200)
+    role: Literal["agent", "reviewer", "admin"]
+    department_id: str | None = Field(default=None, max_length=64)
+
+
+class StaffList(BaseModel):
+    staff: list[StaffOut]
+
+
+class AuditOut(BaseModel):
+    id: int
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class AuditList(BaseModel):
+    entries: list[AuditOut]
+
+
+class AuditQuery(Strict):
+    target: str | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: str
+    catalog_packages: int

@@ -1,0 +1,165 @@
+"""Applicant-side endpoints: a service (gateway / action server) acting for one applicant."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import applications, licences
+from backend.api import Access, Ctx, RouteTable
+from backend.domain import Domain
+from backend.errors import NotFound
+from backend.keys import DOMAIN
+from backend.models import Application, Licence
+from backend.representations import application_out, licence_out
+from backend.schemas import (
+    ApplicationCreate,
+    ApplicationList,
+    ApplicationOut,
+    ApplicationUpdate,
+    CommitmentCreate,
+    LicenceList,
+    LicenceOut,
+    MaterialAttach,
+)
+
+routes = RouteTable(tag="applications")
+
+
+async def _out(session: AsyncSession, domain: Domain, application: Application) -> ApplicationOut:
+    licence = await session.get(Licence, application.licence_id) if application.licence_id else None
+    return application_out(domain, application, licence.number if licence else None)
+
+
+@routes.route(
+    "POST",
+    "/applications",
+    summary="创建申请（开办 / 变更 / 注销）",
+    access=Access.APPLICANT,
+    body=ApplicationCreate,
+    response=ApplicationOut,
+    status=201,
+    idempotent=True,
+)
+async def create_application(ctx: Ctx[ApplicationCreate, None]) -> ApplicationOut:
+    domain = ctx.request.app[DOMAIN]
+    application = await applications.create(
+        ctx.session, domain=domain, applicant_key=ctx.applicant, data=ctx.body
+    )
+    return await _out(ctx.session, domain, application)
+
+
+@routes.route("GET", "/applications", summary="我的申请", access=Access.APPLICANT, response=ApplicationList)
+async def list_applications(ctx: Ctx[None, None]) -> ApplicationList:
+    domain = ctx.request.app[DOMAIN]
+    rows = await applications.list_for_applicant(ctx.session, applicant_key=ctx.applicant)
+    return ApplicationList(applications=[await _out(ctx.session, domain, a) for a in rows])
+
+
+@routes.route(
+    "GET",
+    "/applications/{code}",
+    summary="申请详情与办理进度",
+    access=Access.APPLICANT,
+    response=ApplicationOut,
+)
+async def get_application(ctx: Ctx[None, None]) -> ApplicationOut:
+    application = await applications.get_for_applicant(
+        ctx.session, applicant_key=ctx.applicant, code=ctx.path("code")
+    )
+    return await _out(ctx.session, ctx.request.app[DOMAIN], application)
+
+
+@routes.route(
+    "PATCH",
+    "/applications/{code}",
+    summary="修改问卷回答或申请人信息",
+    access=Access.APPLICANT,
+    body=ApplicationUpdate,
+    response=ApplicationOut,
+)
+async def update_application(ctx: Ctx[ApplicationUpdate, None]) -> ApplicationOut:
+    domain = ctx.request.app[DOMAIN]
+    application = await applications.update(
+        ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code"), data=ctx.body
+    )
+    return await _out(ctx.session, domain, application)
+
+
+@routes.route(
+    "POST",
+    "/applications/{code}/materials",
+    summary="为清单中的材料登记已提交的文件",
+    access=Access.APPLICANT,
+    body=MaterialAttach,
+    response=ApplicationOut,
+    idempotent=True,
+)
+async def attach_material(ctx: Ctx[MaterialAttach, None]) -> ApplicationOut:
+    domain = ctx.request.app[DOMAIN]
+    application = await applications.attach_material(
+        ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code"), data=ctx.body
+    )
+    return await _out(ctx.session, domain, application)
+
+
+@routes.route(
+    "POST",
+    "/applications/{code}/commitments",
+    summary="容缺后补或告知承诺",
+    access=Access.APPLICANT,
+    body=CommitmentCreate,
+    response=ApplicationOut,
+    idempotent=True,
+)
+async def commit_material(ctx: Ctx[CommitmentCreate, None]) -> ApplicationOut:
+    domain = ctx.request.app[DOMAIN]
+    application = await applications.commit_material(
+        ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code"), data=ctx.body
+    )
+    return await _out(ctx.session, domain, application)
+
+
+@routes.route(
+    "POST",
+    "/applications/{code}/submit",
+    summary="提交申请（齐全即受理，否则出具一次性告知单）",
+    access=Access.APPLICANT,
+    response=ApplicationOut,
+    idempotent=True,
+)
+async def submit_application(ctx: Ctx[None, None]) -> ApplicationOut:
+    domain = ctx.request.app[DOMAIN]
+    application = await applications.submit(
+        ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code")
+    )
+    return await _out(ctx.session, domain, application)
+
+
+@routes.route(
+    "GET",
+    "/applications/{code}/licence",
+    summary="该申请核发的行业综合许可证",
+    access=Access.APPLICANT,
+    response=LicenceOut,
+)
+async def application_licence(ctx: Ctx[None, None]) -> LicenceOut:
+    application = await applications.get_for_applicant(
+        ctx.session, applicant_key=ctx.applicant, code=ctx.path("code")
+    )
+    licence = await ctx.session.get(Licence, application.licence_id) if application.licence_id else None
+    if licence is None:
+        raise NotFound("该申请尚未核发许可证", code="licence_not_issued")
+    return licence_out(ctx.request.app[DOMAIN], licence)
+
+
+@routes.route("GET", "/licences", summary="我的许可证", access=Access.APPLICANT, response=LicenceList)
+async def list_licences(ctx: Ctx[None, None]) -> LicenceList:
+    domain = ctx.request.app[DOMAIN]
+    rows = await licences.list_for_applicant(ctx.session, applicant_key=ctx.applicant)
+    return LicenceList(licences=[licence_out(domain, lic) for lic in rows])
+
+
+@routes.route("GET", "/licences/{number}", summary="许可证详情", access=Access.APPLICANT, response=LicenceOut)
+async def get_licence(ctx: Ctx[None, None]) -> LicenceOut:
+    licence = await licences.get_for_applicant(
+        ctx.session, applicant_key=ctx.applicant, number=ctx.path("number")
+    )
+    return licence_out(ctx.request.app[DOMAIN], licence)
