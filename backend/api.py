@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import auth
+from backend.db import begin_write
 from backend.errors import ApiError, Conflict, Forbidden, InvalidInput, Unauthorized
 from backend.keys import SESSIONMAKER, SETTINGS
 from backend.models import IdempotencyRecord
@@ -193,23 +194,37 @@ def _make_view(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Stre
         raw = b""
         if endpoint.body is not None:
             raw = await read_body(request, settings.max_json_bytes)
+        # Identify in a short session of its own: on SQLite the handler's write transaction must not be
+        # open while the idempotency claim (another session) needs the write lock.
         async with request.app[SESSIONMAKER]() as session:
             caller = await auth.identify(request, session, settings)
-            _authorise(endpoint, caller)
-            body = _parse_body(raw, endpoint.body) if endpoint.body is not None else None
-            query = _parse_query(request, endpoint.query) if endpoint.query is not None else None
-            ctx: Ctx[Any, Any] = Ctx(request, session, caller, body, query)
-            key = request.headers.get("Idempotency-Key")
-            if endpoint.idempotent and key:
-                return await _idempotent(ctx, endpoint, key, raw)
-            return await _call(ctx, endpoint)
+        _authorise(endpoint, caller)
+        body = _parse_body(raw, endpoint.body) if endpoint.body is not None else None
+        query = _parse_query(request, endpoint.query) if endpoint.query is not None else None
+        call = _Call(request, caller, body, query)
+        key = request.headers.get("Idempotency-Key")
+        if endpoint.idempotent and key:
+            return await _idempotent(call, endpoint, key, raw)
+        return await _call(call, endpoint)
 
     view.__name__ = endpoint.handler.__name__
     return view
 
 
-async def _call(ctx: Ctx[Any, Any], endpoint: Endpoint) -> web.StreamResponse:
-    result = await endpoint.handler(ctx)
+@dataclass(frozen=True)
+class _Call:
+    request: web.Request
+    caller: auth.Caller
+    body: Any
+    query: Any
+
+
+async def _call(call: _Call, endpoint: Endpoint) -> web.StreamResponse:
+    async with call.request.app[SESSIONMAKER]() as session:
+        if endpoint.method != "GET":
+            await begin_write(session)
+        ctx: Ctx[Any, Any] = Ctx(call.request, session, call.caller, call.body, call.query)
+        result = await endpoint.handler(ctx)
     if isinstance(result, web.StreamResponse):
         return result
     if result is None:
@@ -217,13 +232,14 @@ async def _call(ctx: Ctx[Any, Any], endpoint: Endpoint) -> web.StreamResponse:
     return web.json_response(result.model_dump(mode="json"), status=endpoint.status, dumps=_dumps)
 
 
-async def _idempotent(ctx: Ctx[Any, Any], endpoint: Endpoint, key: str, raw: bytes) -> web.StreamResponse:
+async def _idempotent(call: _Call, endpoint: Endpoint, key: str, raw: bytes) -> web.StreamResponse:
     if len(key) > 200:
         raise InvalidInput("Idempotency-Key 过长（最多 200 个字符）", field="Idempotency-Key")
-    request_hash = hashlib.sha256(f"{endpoint.method} {ctx.request.path}\n".encode() + raw).hexdigest()
-    scope = ctx.caller.identity
-    sessionmaker = ctx.request.app[SESSIONMAKER]
+    request_hash = hashlib.sha256(f"{endpoint.method} {call.request.path}\n".encode() + raw).hexdigest()
+    scope = call.caller.identity
+    sessionmaker = call.request.app[SESSIONMAKER]
     async with sessionmaker() as claim:
+        await begin_write(claim)
         claim.add(IdempotencyRecord(scope=scope, key=key, request_hash=request_hash))
         try:
             await claim.commit()
@@ -231,7 +247,7 @@ async def _idempotent(ctx: Ctx[Any, Any], endpoint: Endpoint, key: str, raw: byt
             await claim.rollback()
             first = await claim.get(IdempotencyRecord, (scope, key))
             if first is None:  # deleted after a failed first attempt: just run again
-                return await _call(ctx, endpoint)
+                return await _call(call, endpoint)
             if first.request_hash != request_hash:
                 raise Conflict(
                     "该 Idempotency-Key 已用于另一个不同的请求", code="idempotency_key_reused"
@@ -245,17 +261,19 @@ async def _idempotent(ctx: Ctx[Any, Any], endpoint: Endpoint, key: str, raw: byt
                 headers={"Idempotent-Replayed": "true"},
             )
     try:
-        response = await _call(ctx, endpoint)
+        response = await _call(call, endpoint)
     except ApiError as exc:
         response = error_response(exc.status, exc.code, exc.message, exc.field)
     except BaseException:
         async with sessionmaker() as cleanup:
+            await begin_write(cleanup)
             record = await cleanup.get(IdempotencyRecord, (scope, key))
             if record is not None:
                 await cleanup.delete(record)
                 await cleanup.commit()
         raise
     async with sessionmaker() as store:
+        await begin_write(store)
         record = await store.get(IdempotencyRecord, (scope, key))
         if record is not None and isinstance(response, web.Response):
             record.status = response.status

@@ -17,6 +17,7 @@ from backend.domain import load_domain
 from backend.events import Relay
 from backend.keys import DOMAIN, ENGINE, REDIS, SESSIONMAKER, SETTINGS
 from backend.middlewares import errors
+from backend.policies import views as policies
 from backend.settings import Settings
 from backend.views import applications, catalog, events, system, tasks
 from backend.views import staff as staff_views
@@ -27,6 +28,7 @@ API_TABLES: list[RouteTable] = [
     tasks.routes,
     events.routes,
     staff_views.routes,
+    policies.routes,
 ]
 OPENAPI = web.AppKey("openapi", dict[str, Any])
 RELAY = web.AppKey("relay", Relay)
@@ -81,4 +83,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([domain_ctx, database_ctx, redis_ctx, relay_ctx])
     add_routes(app, API_TABLES)
     system.setup(app, app[OPENAPI])
+    policies.setup_policies(app, settings)
     return app

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+WRITE_OPTION = "zz_write_transaction"
 
 
 def make_engine(database_url: str) -> AsyncEngine:
@@ -26,8 +27,9 @@ def make_engine(database_url: str) -> AsyncEngine:
 
 
 def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
-    """SQLite has one writer; BEGIN IMMEDIATE takes the write lock up front so that two concurrent
-    read-then-write transactions queue instead of one failing with SQLITE_BUSY halfway through."""
+    """SQLite has one writer. A transaction that will write (see `begin_write`) starts with BEGIN IMMEDIATE,
+    taking the write lock up front, so two read-then-write transactions queue instead of one failing with
+    SQLITE_BUSY halfway through; read-only transactions stay deferred and run side by side (WAL)."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -40,7 +42,13 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Declare, before the first query, that this session's transaction will write."""
+    await session.connection(execution_options={WRITE_OPTION: True})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

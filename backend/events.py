@@ -14,6 +14,7 @@ from redis.typing import EncodableT, FieldT
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.db import begin_write
 from backend.models import Event, EventCursor, utcnow
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ async def publish_pending(
 ) -> int:
     """Publish unpublished events in id order; returns how many were published."""
     async with sessionmaker() as session:
+        await begin_write(session)
         pending = list(
             await session.scalars(
                 select(Event).where(Event.published_at.is_(None)).order_by(Event.id).limit(batch)

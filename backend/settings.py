@@ -31,5 +31,6 @@ class Settings(BaseSettings):
     admin_username: str = "admin"
     admin_password: str | None = None
     relay_interval_seconds: float = 1.0
+    policies_dir: Path = PROJECT_ROOT / "config" / "policies"
     lifecycle_file: Path = PROJECT_ROOT / "config" / "lifecycle.yaml"
     timezone: str = "Asia/Shanghai"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,7 +102,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 async def logout(session: AsyncSession, *, staff_session: StaffSession) -> None:
-    await session.delete(staff_session)
+    await session.execute(delete(StaffSession).where(StaffSession.token_hash == staff_session.token_hash))
     await session.commit()
 
 
