@@ -1,0 +1,75 @@
+"""Score the policy search on the labelled set tests/backend/policy_eval.yaml.
+
+    .venv/bin/python scripts/policy_eval.py            # top-1, top-3, out-of-scope rejection
+    .venv/bin/python scripts/policy_eval.py --misses   # and every question it gets wrong
+    .venv/bin/python scripts/policy_eval.py --sweep    # the same figures over a range of thresholds
+
+Figures are printed for the whole set and separately for the part the search was tuned on and the
+held-out part (see the file's header). Exit status 1 when --min-top1/--min-top3/--min-rejected is given
+and not met.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from backend.policies.evaluation import EvalSet, evaluate  # noqa: E402
+from backend.policies.search import PolicyIndex  # noqa: E402
+
+SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--eval-set", type=Path, default=ROOT / "tests" / "backend" / "policy_eval.yaml")
+    parser.add_argument("--policies", type=Path, default=ROOT / "config" / "policies")
+    parser.add_argument("--threshold", type=float, help="override the calibrated threshold")
+    parser.add_argument("--misses", action="store_true", help="list wrong answers and answered out-of-scope")
+    parser.add_argument("--sweep", action="store_true", help="print the figures over a range of thresholds")
+    parser.add_argument("--min-top1", type=float)
+    parser.add_argument("--min-top3", type=float)
+    parser.add_argument("--min-rejected", type=float)
+    args = parser.parse_args()
+
+    index = PolicyIndex.load(args.policies)
+    eval_set = EvalSet.load(args.eval_set)
+    parts = {"all": eval_set, "tuned": eval_set.part(holdout=False), "held-out": eval_set.part(holdout=True)}
+
+    if args.sweep:
+        print("threshold  " + "  ".join(f"{name:>26}" for name in parts))
+        for threshold in SWEEP:
+            cells = []
+            for part in parts.values():
+                r = evaluate(index, part, threshold)
+                cells.append(f"{r.top1:.3f} / {r.top3:.3f} / {r.rejected:.3f}")
+            print(f"{threshold:9.2f}  " + "  ".join(f"{cell:>26}" for cell in cells))
+        print("(top-1 / top-3 / out-of-scope rejected)")
+        return 0
+
+    report = evaluate(index, eval_set, args.threshold)
+    for name, part in parts.items():
+        print(f"{name:>9}: {evaluate(index, part, args.threshold).summary()}")
+    if args.misses:
+        print()
+        print("\n".join(report.misses))
+    failed = [
+        f"{label} {value:.3f} < {floor}"
+        for label, value, floor in (
+            ("top-1", report.top1, args.min_top1),
+            ("top-3", report.top3, args.min_top3),
+            ("out-of-scope rejected", report.rejected, args.min_rejected),
+        )
+        if floor is not None and value < floor
+    ]
+    for line in failed:
+        print(f"FAILED: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The policy search: ranked, cited answers, and "nothing found" below the threshold."""
+
+import pytest
+
+from backend.policies.search import MAX_RESULTS, PolicyIndex
+from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
+
+
+@pytest.fixture(scope="module")
+def index() -> PolicyIndex:
+    return load_index(DEFAULT_POLICIES_DIR)
+
+
+def test_a_licence_question_cites_the_annex_row(index: PolicyIndex) -> None:
+    result = index.search("开办旅行社需要什么证", limit=3)
+    assert result.found
+    top = result.results[0]
+    assert (top.kind, top.id) == ("passage", "linyi-2018-188#a1-13")
+    assert "旅行社业务经营许可证" in top.text
+    assert top.citations[0].citation == (
+        "《临沂市推行“证照联办”工作实施方案》"
+        "附件1 临沂市企业“证照联办”行政审批事项目录（第一批） 第13项 开办旅行社"
+    )
+    assert top.url == "/policies/linyi-2018-188/passages/a1-13#p-a1-13"
+
+
+def test_a_curated_answer_comes_first_with_all_its_sources(index: PolicyIndex) -> None:
+    top = index.search("证照联办是强制的吗").results[0]
+    assert (top.kind, top.id) == ("faq", "faq:voluntary")
+    assert [c.url for c in top.citations] == [
+        "/policies/linyi-2018-188/passages/1-2-p4#p-1-2-p4",
+        "/policies/shandong-2021/passages/2-p4#p-2-p4",
+    ]
+    assert top.citations[1].citation == "《全面实施企业证照“三联办”改革工作方案》二、工作原则 自愿选择"
+    assert top.url == top.citations[0].url
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("开汽修厂要办什么证", "linyi-2018-188#a1-15"),  # 汽修厂 → 机动车维修
+        ("能不能把证快递到家", "faq:mail-delivery"),  # 快递 → 寄递
+        ("换法人了要重新办许可证吗", "faq:change-and-cancel"),  # 法人 → 法定代表人
+        ("什么是容缺受理", "faq:rongque-shouli"),
+    ],
+)
+def test_applicants_words_meet_the_documents_words(index: PolicyIndex, question: str, expected: str) -> None:
+    assert index.search(question).results[0].id == expected
+
+
+@pytest.mark.parametrize(
+    "question", ["明天临沂天气怎么样", "推荐几只股票", "个人所得税怎么申报", "帮我写一首诗"]
+)
+def test_out_of_scope_questions_find_nothing(index: PolicyIndex, question: str) -> None:
+    result = index.search(question)
+    assert result.model_dump() == {"query": question, "found": False, "results": []}
+
+
+def test_punctuation_or_stop_words_alone_find_nothing(index: PolicyIndex) -> None:
+    assert not index.search("？？？").found
+    assert not index.search("请问一下").found
+
+
+def test_scores_are_a_match_between_zero_and_one_best_first(index: PolicyIndex) -> None:
+    results = index.search("证照可以邮寄吗", limit=MAX_RESULTS).results
+    scores = [hit.score for hit in results]
+    assert all(index.threshold <= s <= 1 for s in scores)
+    assert scores[0] == max(scores)
+    assert len({hit.id for hit in results}) == len(results)
+
+
+def test_limit_is_capped(index: PolicyIndex) -> None:
+    assert len(index.search("证照联办", limit=1).results) == 1
+    assert len(index.search("证照联办", limit=1000).results) <= MAX_RESULTS
+
+
+def test_the_threshold_decides_what_is_found(index: PolicyIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    ranked = index.ranked_refs("政务服务中心周几上班")
+    assert ranked and ranked[0][0] == "faq:window-and-hours"
+    assert index.search("政务服务中心周几上班").found
+    monkeypatch.setattr(index, "threshold", 1.01)
+    assert not index.search("政务服务中心周几上班").found
+
+
+def test_sample_data_is_flagged_in_the_answer(index: PolicyIndex) -> None:
+    top = index.search("证照联办窗口几点上班").results[0]
+    assert top.id == "faq:window-and-hours"
+    assert top.sample
+    assert "示例" in top.text
