@@ -1,0 +1,1 @@
+"""Channel gateway: WeChat Official Account callback, web / mini-program chat, human mode, notifier."""

@@ -1,0 +1,175 @@
+"""Backend event → the notice a person receives. One row per event type (`NOTICES`).
+
+A notice has the full wording for chat channels (customer-service messages, the web poll queue) and short
+`fields` for WeChat template / mini-program subscribe messages, whose keyword values are ≤ 20 characters.
+Payload keys follow docs/backend-api.md; missing keys degrade to shorter wording, never to an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.backend_client import Event
+from bot.messages import Image, Message, Text
+
+TEMPLATE_VALUE_MAX = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    title: str
+    messages: list[Message]
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def clip(value: str, limit: int = TEMPLATE_VALUE_MAX) -> str:
+    """WeChat's keyword rule: ≤ 20 characters and no line breaks."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _when(event: Event) -> str:
+    try:
+        return datetime.fromisoformat(str(event.created_at)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return datetime.now().strftime("%Y-%m-%d %H:%M")
+
+
+def _code(event: Event) -> str:
+    return event.application_code or str(event.payload.get("application_code") or "")
+
+
+def _notice(event: Event, title: str, text: str, *extra: Message, **fields: str) -> Notice:
+    summary = {
+        "title": title,
+        "application_code": _code(event),
+        "status": title,
+        "detail": text.splitlines()[0] if text else title,
+        "time": _when(event),
+        **fields,
+    }
+    return Notice(title, [Text(text), *extra], {k: clip(v) for k, v in summary.items() if v})
+
+
+def _accepted(event: Event) -> Notice:
+    p = event.payload
+    lines = ["您的申请已受理，各部门将同步审批。", f"统一编码：{_code(event)}"]
+    if p.get("promised_days"):
+        lines.append(f"承诺办结时限：{p['promised_days']} 个工作日")
+    if p.get("due_date"):
+        lines.append(f"预计办结日期：{p['due_date']}")
+    lines.append("可随时回复“办理进度”查看。")
+    return _notice(event, "申请已受理", "\n".join(lines), status="已受理")
+
+
+def _problems(payload: dict[str, Any]) -> list[str]:
+    notice = payload.get("correction_notice")
+    items = payload.get("problems") or payload.get("items")
+    if isinstance(notice, dict):
+        items = items or notice.get("items") or notice.get("problems")
+    lines = []
+    for item in items or []:
+        if isinstance(item, dict):
+            name = item.get("material_name") or item.get("name") or item.get("material_id") or "材料"
+            problem = item.get("problem") or item.get("reason") or "需要补充"
+            lines.append(f"{name}：{problem}")
+        else:
+            lines.append(str(item))
+    if not lines and isinstance(notice, str):
+        lines.append(notice)
+    return lines
+
+
+def _correction(event: Event) -> Notice:
+    problems = _problems(event.payload)
+    lines = [f"您的申请（{_code(event)}）需要补正，请按以下要求补充材料："]
+    lines += [f"{i}. {line}" for i, line in enumerate(problems, 1)] or ["详情请回复“办理进度”查看。"]
+    lines.append("补齐后发送照片即可，我们会一次性告知全部问题，不会让您反复跑。")
+    return _notice(
+        event,
+        "材料需补正",
+        "\n".join(lines),
+        status="需补正",
+        detail=problems[0] if problems else "请补正材料",
+    )
+
+
+def _decided(event: Event) -> Notice:
+    p = event.payload
+    department = str(p.get("department_name") or "审批部门")
+    label = str(p.get("status_label") or p.get("decision") or "已处理")
+    text = f"【{department}】{label}"
+    if p.get("reason"):
+        text += f"\n说明：{p['reason']}"
+    text += f"\n统一编码：{_code(event)}"
+    return _notice(
+        event,
+        f"{department}{label}",
+        text,
+        status=label,
+        department=department,
+        detail=str(p.get("reason") or label),
+    )
+
+
+def _completed(event: Event) -> Notice:
+    text = f"您的申请（{_code(event)}）已全部办结，行业综合许可证即将发放。"
+    return _notice(event, "申请已办结", text, status="已办结")
+
+
+def _card(event: Event) -> list[Message]:
+    url = event.payload.get("card_url")
+    return [Image(str(url))] if url else []
+
+
+def _issued(event: Event) -> Notice:
+    number = str(event.payload.get("licence_number") or "")
+    text = f"您的行业综合许可证已签发，编号 {number}。扫描证上的二维码即可查看各项许可的实时状态。"
+    return _notice(event, "许可证已签发", text, *_card(event), status="已签发", licence_number=number)
+
+
+def _changed(event: Event) -> Notice:
+    number = str(event.payload.get("licence_number") or "")
+    text = f"您的行业综合许可证（{number}）已变更，二维码显示的内容已同步更新。"
+    return _notice(event, "许可证已变更", text, *_card(event), status="已变更", licence_number=number)
+
+
+def _cancelled(event: Event) -> Notice:
+    number = str(event.payload.get("licence_number") or "")
+    text = f"您的行业综合许可证（{number}）已注销。如有疑问，可以发送“人工服务”咨询。"
+    return _notice(event, "许可证已注销", text, status="已注销", licence_number=number)
+
+
+def _due_soon(event: Event) -> Notice:
+    p = event.payload
+    material = str(p.get("material_name") or "承诺补交的材料")
+    due = str(p.get("due_date") or "近期")
+    text = f"温馨提醒：您承诺补交的“{material}”将于 {due} 到期，请及时提交，以免影响许可效力。"
+    return _notice(event, "容缺材料即将到期", text, status="待补交", detail=f"{material} {due}到期")
+
+
+def _staff_message(event: Event) -> Notice:
+    text = str(event.payload.get("text") or "")
+    return _notice(event, "工作人员回复", f"工作人员回复：{text}", status="已回复", detail=text)
+
+
+def _handoff_closed(event: Event) -> Notice:
+    text = "本次人工服务已结束，感谢您的耐心。智能助手继续为您服务，有问题可以直接问我。"
+    return _notice(event, "人工服务已结束", text, status="已结束")
+
+
+NOTICES: dict[str, Callable[[Event], Notice]] = {
+    "application.accepted": _accepted,
+    "application.correction_required": _correction,
+    "task.decided": _decided,
+    "application.completed": _completed,
+    "licence.issued": _issued,
+    "licence.changed": _changed,
+    "licence.cancelled": _cancelled,
+    "commitment.due_soon": _due_soon,
+    "handoff.message": _staff_message,
+    "handoff.closed": _handoff_closed,
+}

@@ -1,0 +1,224 @@
+"""The web / mini-program chat API.
+
+Identity: a mini-program user logs in (`POST /api/chat/login {"code"}` → code2session) and sends the
+returned token as `Authorization: Bearer …`; a browser may do the same with an anonymous session from
+`POST /api/chat/session`, or (unless `WEBCHAT_REQUIRE_TOKEN`) just send a random `user_id` of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import secrets
+from typing import Any
+from urllib.parse import urljoin
+
+from aiohttp import BodyPartReader, web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.appkeys import COMPONENTS
+from bot.components import Components
+from bot.messages import Image, Message, Reply, UserRef, to_json
+from bot.sessions import InvalidToken
+from bot.wechat.api import WeChatApiError
+
+log = logging.getLogger(__name__)
+
+USER_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic"})
+TOO_FAST = "您发送得太快了，请稍等 {seconds} 秒再试。"
+TOO_LARGE = "图片太大了，请上传 10 MB 以内的照片。"
+NOT_AN_IMAGE = "请上传照片或扫描件（JPG、PNG 格式）。"
+LOGIN_FAILED = "登录失败，请重新打开小程序再试。"
+
+
+class ChatIn(BaseModel):
+    user_id: str = ""
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class LoginIn(BaseModel):
+    code: str = Field(min_length=1, max_length=200)
+
+
+class SubscriptionsIn(BaseModel):
+    template_ids: list[str] = Field(min_length=1, max_length=20)
+
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def _json(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(body, status=status, headers=headers, dumps=_dumps)
+
+
+def _error(status: int, code: str, message: str, **headers: str) -> web.Response:
+    body = {"error": {"code": code, "message": message}, "messages": [{"type": "text", "text": message}]}
+    return _json(body, status=status, headers=headers)
+
+
+class ChatRefused(Exception):
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _components(request: web.Request) -> Components:
+    return request.app[COMPONENTS]
+
+
+def _identify(request: web.Request, claimed: str) -> UserRef:
+    parts = _components(request)
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        try:
+            user = parts.sessions.verify(auth.removeprefix("Bearer ").strip())
+        except InvalidToken:
+            raise ChatRefused(_error(401, "invalid_token", "登录已过期，请刷新页面后再试。")) from None
+        if claimed and claimed != user.user_id:
+            raise ChatRefused(_error(403, "wrong_user", "身份信息不一致，请刷新页面后再试。"))
+        return user
+    if parts.settings.webchat_require_token:
+        raise ChatRefused(_error(401, "login_required", "请先登录。"))
+    if not USER_ID.match(claimed):
+        raise ChatRefused(_error(400, "bad_user_id", "缺少有效的 user_id。"))
+    return UserRef("web", claimed)
+
+
+async def _limit(request: web.Request, user: UserRef | None) -> None:
+    parts = _components(request)
+    checks = [(f"ip:{request.remote}", parts.settings.rate_limit_ip_per_minute)]
+    if user is not None:
+        checks.append((f"user:{user.applicant}", parts.settings.rate_limit_user_per_minute))
+    for subject, limit in checks:
+        verdict = await parts.limiter.hit(subject, limit)
+        if not verdict.allowed:
+            seconds = str(verdict.retry_after)
+            raise ChatRefused(
+                _error(429, "rate_limited", TOO_FAST.format(seconds=seconds), **{"Retry-After": seconds})
+            )
+
+
+def _public(message: Message, base: str) -> dict[str, Any]:
+    if isinstance(message, Image):
+        # Backend-relative image URLs (licence cards) must resolve against the backend, not the gateway.
+        return to_json(Image(urljoin(base.rstrip("/") + "/", message.url)))
+    return to_json(message)
+
+
+def _reply_json(request: web.Request, reply: Reply) -> web.Response:
+    base = _components(request).settings.public_backend_url
+    return _json(
+        {
+            "messages": [_public(m, base) for m in reply.messages],
+            "mode": "human" if reply.human_mode else "assistant",
+        }
+    )
+
+
+async def _json_body(request: web.Request, model: type[BaseModel]) -> Any:
+    try:
+        return model.model_validate(await request.json())
+    except (ValueError, ValidationError):
+        raise ChatRefused(_error(400, "bad_request", "请求格式不正确。")) from None
+
+
+@web.middleware
+async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ChatRefused as refused:
+        return refused.response
+
+
+async def post_message(request: web.Request) -> web.Response:
+    body: ChatIn = await _json_body(request, ChatIn)
+    user = _identify(request, body.user_id)
+    await _limit(request, user)
+    reply = await _components(request).conversation.say(user, body.text.strip())
+    return _reply_json(request, reply)
+
+
+async def post_upload(request: web.Request) -> web.Response:
+    parts = _components(request)
+    limit = parts.settings.webchat_max_upload_bytes
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError, KeyError):
+        raise ChatRefused(_error(400, "bad_request", "请以 multipart/form-data 上传。")) from None
+    claimed, data, filename, content_type = "", b"", "upload", ""
+    while (field := await reader.next()) is not None:
+        if not isinstance(field, BodyPartReader):
+            continue
+        if field.name == "user_id":
+            claimed = (await field.read(decode=True)).decode("utf-8", "replace")[:100]
+        elif field.name == "file":
+            filename = field.filename or "upload"
+            content_type = field.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := await field.read_chunk():
+                size += len(chunk)
+                if size > limit:
+                    raise ChatRefused(_error(413, "too_large", TOO_LARGE))
+                chunks.append(chunk)
+            data = b"".join(chunks)
+    user = _identify(request, claimed)
+    await _limit(request, user)
+    if not data or content_type not in IMAGE_TYPES:
+        raise ChatRefused(_error(400, "not_an_image", NOT_AN_IMAGE))
+    reply = await parts.conversation.upload(user, data=data, filename=filename, content_type=content_type)
+    return _reply_json(request, reply)
+
+
+async def get_notices(request: web.Request) -> web.Response:
+    user = _identify(request, request.query.get("user_id", ""))
+    parts = _components(request)
+    messages = await parts.notices.take(user)
+    mode = "human" if await parts.modes.current(user) else "assistant"
+    base = parts.settings.public_backend_url
+    for message in messages:
+        if message.get("type") == "image":
+            message["url"] = urljoin(base.rstrip("/") + "/", str(message["url"]))
+    return _json({"messages": messages, "mode": mode})
+
+
+async def post_session(request: web.Request) -> web.Response:
+    """An anonymous browser session: a random user id and a token for it."""
+    await _limit(request, None)
+    user = UserRef("web", "w-" + secrets.token_urlsafe(18))
+    sessions = _components(request).sessions
+    return _json({"user_id": user.user_id, "token": sessions.issue(user), "expires_in": sessions.ttl})
+
+
+async def post_login(request: web.Request) -> web.Response:
+    """Mini-program login: `wx.login()` code → openid (code2session) → our session token."""
+    parts = _components(request)
+    await _limit(request, None)
+    body: LoginIn = await _json_body(request, LoginIn)
+    if parts.miniprogram is None:
+        return _error(404, "miniprogram_disabled", "小程序登录未开通。")
+    try:
+        session = await parts.miniprogram.code_to_session(body.code)
+    except WeChatApiError as exc:
+        log.warning("code2session failed: %s", exc)
+        return _error(401, "login_failed", LOGIN_FAILED)
+    # The session_key stays on the server side of WeChat: we never need it, so it is not kept.
+    user = UserRef("miniprogram", str(session["openid"]))
+    return _json(
+        {"user_id": user.user_id, "token": parts.sessions.issue(user), "expires_in": parts.sessions.ttl}
+    )
+
+
+async def post_subscriptions(request: web.Request) -> web.Response:
+    """The mini-program reports `wx.requestSubscribeMessage` acceptances: one acceptance, one send."""
+    body: SubscriptionsIn = await _json_body(request, SubscriptionsIn)
+    user = _identify(request, "")
+    if user.channel != "miniprogram":
+        return _error(403, "miniprogram_only", "仅小程序用户可以订阅消息。")
+    contacts = _components(request).contacts
+    counts = {tid: await contacts.add_consents(user, tid) for tid in body.template_ids}
+    return _json({"consents": counts})

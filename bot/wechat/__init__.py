@@ -1,0 +1,1 @@
+"""The WeChat channel. The only package that imports wechatpy."""

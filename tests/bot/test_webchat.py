@@ -1,0 +1,172 @@
+"""The web / mini-program chat API and page."""
+
+import aiohttp
+import pytest
+
+from bot.app import create_app
+from bot.appkeys import COMPONENTS
+from bot.messages import Text, UserRef
+from bot.standin import card_png
+from tests.bot.conftest import make_settings
+
+USER = "u-test-0001"
+
+
+async def say(gateway, text, user_id=USER, **kw):
+    resp = await gateway.post("/api/chat/messages", json={"user_id": user_id, "text": text}, **kw)
+    return resp.status, await resp.json()
+
+
+async def test_text_turn_returns_messages(gateway, standins):
+    status, body = await say(gateway, "你好")
+    assert status == 200
+    assert body == {"messages": [{"type": "text", "text": "（演示助手）收到：你好"}], "mode": "assistant"}
+    assert standins.rasa.turns[0]["sender"] == f"web:{USER}"
+    assert standins.rasa.turns[0]["metadata"] == {"channel": "web"}
+
+
+async def test_buttons_keep_their_payloads_and_a_payload_can_be_posted_back(gateway, standins):
+    _, body = await say(gateway, "我要办证")
+    [message] = body["messages"]
+    assert message["type"] == "buttons"
+    assert message["buttons"][0] == {"title": "饭店", "payload": '/choose_package{"package_id":"restaurant"}'}
+    await say(gateway, message["buttons"][0]["payload"])
+    assert standins.rasa.turns[-1]["message"] == '/choose_package{"package_id":"restaurant"}'
+
+
+async def test_images_come_back_with_absolute_urls(gateway):
+    _, body = await say(gateway, "我的证照")
+    assert body["messages"][1]["type"] == "image"
+    assert body["messages"][1]["url"].startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"user_id": "x", "text": "hi"},
+        {"user_id": USER, "text": ""},
+        {"user_id": USER},
+        ["not", "an", "object"],
+    ],
+)
+async def test_bad_requests_get_a_friendly_400(gateway, payload):
+    resp = await gateway.post("/api/chat/messages", json=payload)
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["error"]["code"] in ("bad_request", "bad_user_id")
+    assert body["messages"][0]["type"] == "text"
+
+
+async def test_not_json_gets_400(gateway):
+    resp = await gateway.post(
+        "/api/chat/messages", data=b"{broken", headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+
+
+async def test_anonymous_session_token_is_accepted_and_checked(gateway, standins):
+    resp = await gateway.post("/api/chat/session")
+    session = await resp.json()
+    auth = {"Authorization": f"Bearer {session['token']}"}
+    status, _ = await say(gateway, "你好", user_id=session["user_id"], headers=auth)
+    assert status == 200
+    assert standins.rasa.turns[-1]["sender"] == f"web:{session['user_id']}"
+    status, _ = await say(gateway, "你好", user_id="u-someone-else", headers=auth)
+    assert status == 403
+    status, _ = await say(gateway, "你好", user_id="", headers={"Authorization": "Bearer x.y"})
+    assert status == 401
+
+
+async def test_upload_stores_a_material_and_relays_the_answer(gateway, standins):
+    form = aiohttp.FormData()
+    form.add_field("user_id", USER)
+    form.add_field("file", card_png(), filename="licence.png", content_type="image/png")
+    resp = await gateway.post("/api/chat/uploads", data=form)
+    body = await resp.json()
+    [(file_id, stored)] = standins.backend.files.items()
+    assert stored["applicant"] == f"web:{USER}"
+    assert body["messages"] == [
+        {"type": "text", "text": f"已收到您的材料照片（文件编号 {file_id}），已为您登记。"}
+    ]
+
+
+async def test_upload_rejected_by_the_backend_relays_its_message(gateway, standins):
+    form = aiohttp.FormData()
+    form.add_field("user_id", USER)
+    form.add_field("file", b"not really a png", filename="x.png", content_type="image/png")
+    resp = await gateway.post("/api/chat/uploads", data=form)
+    assert (await resp.json())["messages"][0]["text"] == "图片无法识别，请重新拍摄后上传。"
+
+
+async def test_upload_that_is_not_an_image_or_too_large_is_refused(aiohttp_client, standins, redis_url):
+    gateway = await aiohttp_client(
+        create_app(make_settings(standins, redis_url, webchat_max_upload_bytes=1000))
+    )
+    form = aiohttp.FormData()
+    form.add_field("user_id", USER)
+    form.add_field("file", b"%PDF-1.4", filename="x.pdf", content_type="application/pdf")
+    assert (await gateway.post("/api/chat/uploads", data=form)).status == 400
+    form = aiohttp.FormData()
+    form.add_field("user_id", USER)
+    form.add_field("file", b"x" * 5000, filename="big.jpg", content_type="image/jpeg")
+    resp = await gateway.post("/api/chat/uploads", data=form)
+    assert resp.status == 413
+    assert "10 MB" in (await resp.json())["messages"][0]["text"]
+    assert standins.backend.files == {}
+
+
+async def test_notices_wait_for_the_next_poll_once(gateway):
+    await gateway.server.app[COMPONENTS].notices.put(UserRef("web", USER), [Text("您的申请已受理。")])
+    resp = await gateway.get("/api/chat/notices", params={"user_id": USER})
+    assert (await resp.json())["messages"] == [{"type": "text", "text": "您的申请已受理。"}]
+    resp = await gateway.get("/api/chat/notices", params={"user_id": USER})
+    assert (await resp.json())["messages"] == []
+
+
+async def test_mini_program_login_issues_a_token_the_chat_accepts(gateway, standins):
+    resp = await gateway.post("/api/chat/login", json={"code": "code-1"})
+    login = await resp.json()
+    assert login["user_id"] == "oMini-code-1"
+    assert "session_key" not in login
+    status, _ = await say(gateway, "你好", user_id="", headers={"Authorization": f"Bearer {login['token']}"})
+    assert status == 200
+    assert standins.rasa.turns[-1]["sender"] == "miniprogram:oMini-code-1"
+    # a code works once; code2session took no access token
+    assert (await gateway.post("/api/chat/login", json={"code": "code-1"})).status == 401
+    assert "access_token" not in standins.wechat.sent("/sns/jscode2session")[0].params
+    assert standins.wechat.token_fetches["wxmini0000000001"] == 0
+
+
+async def test_mini_program_subscribe_consents_are_counted(gateway, redis):
+    login = await (await gateway.post("/api/chat/login", json={"code": "c2"})).json()
+    auth = {"Authorization": f"Bearer {login['token']}"}
+    resp = await gateway.post("/api/chat/subscriptions", json={"template_ids": ["T1", "T1"]}, headers=auth)
+    assert (await resp.json())["consents"] == {"T1": 2}
+    resp = await gateway.post("/api/chat/subscriptions", json={"template_ids": ["T1"]})
+    assert resp.status == 400
+
+
+async def test_per_user_rate_limit_answers_a_friendly_429(aiohttp_client, standins, redis_url):
+    settings = make_settings(standins, redis_url, rate_limit_user_per_minute=3)
+    gateway = await aiohttp_client(create_app(settings))
+    statuses = [(await say(gateway, "你好"))[0] for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    resp = await gateway.post("/api/chat/messages", json={"user_id": USER, "text": "再来"})
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert (await resp.json())["messages"][0]["text"].startswith("您发送得太快了")
+    assert (await say(gateway, "你好", user_id="u-another-user"))[0] == 200
+    assert len(standins.rasa.turns) == 4
+
+
+async def test_per_ip_rate_limit(aiohttp_client, standins, redis_url):
+    settings = make_settings(standins, redis_url, rate_limit_ip_per_minute=2)
+    gateway = await aiohttp_client(create_app(settings))
+    statuses = [(await say(gateway, "你好", user_id=f"u-user-{i:04}"))[0] for i in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+async def test_chat_page_is_served(gateway):
+    resp = await gateway.get("/")
+    page = await resp.text()
+    assert resp.status == 200
+    assert "证照联办" in page and 'capture="environment"' in page
