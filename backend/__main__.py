@@ -21,6 +21,7 @@ def main() -> None:
         create_app(settings),
         host=settings.backend_host,
         port=settings.backend_port,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         print=lambda _msg: logging.info(
             "backend listening on http://%s:%s", settings.backend_host, settings.backend_port
         ),

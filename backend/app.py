@@ -71,8 +71,8 @@ async def relay_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(relay.run())
     yield
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, timeout=5)
     event.remove(session_class, "after_commit", wake)
 
 

@@ -80,12 +80,17 @@ async def publish_pending(
         if not pending:
             return 0
         for event in pending:
+            entry_id = f"{event.id}-0"
             try:
-                await redis.xadd(stream, stream_fields(event), id=f"{event.id}-0")
+                await redis.xadd(stream, stream_fields(event), id=entry_id)
             except ResponseError as exc:
-                # Equal or smaller id: already in the stream (an earlier relay died before marking it).
                 if "equal or smaller" not in str(exc):
                     raise
+                # Usually already in the stream (an earlier relay died before marking it). If that entry is
+                # missing, the stream outlived this database (a fresh SQLite file, say): still deliver it.
+                if not await redis.xrange(stream, entry_id, entry_id):
+                    log.warning("stream %s is ahead of the event log; appending event %s", stream, event.id)
+                    await redis.xadd(stream, stream_fields(event))
         await session.execute(
             update(Event).where(Event.id.in_([e.id for e in pending])).values(published_at=utcnow())
         )

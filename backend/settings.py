@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     admin_username: str = "admin"
     admin_password: str | None = None
     relay_interval_seconds: float = 1.0
+    # One log line per request costs more than a status read itself; turn on when debugging.
+    access_log: bool = False
     policies_dir: Path = PROJECT_ROOT / "config" / "policies"
     lifecycle_file: Path = PROJECT_ROOT / "config" / "lifecycle.yaml"
     timezone: str = "Asia/Shanghai"

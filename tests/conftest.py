@@ -43,14 +43,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
+    # No FLUSHDB: several test runs may share this Redis; each test names its keys uniquely instead.
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
-        await client.flushdb()
+        await client.ping()
     except OSError as exc:
         pytest.fail(f"Redis not reachable at {REDIS_URL}: {exc} (run `make services`)")
+    finally:
+        await client.aclose()
     yield REDIS_URL
-    await client.flushdb()
-    await client.aclose()
 
 
 @pytest.fixture

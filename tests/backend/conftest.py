@@ -1,5 +1,6 @@
 """Backend fixtures: the real app on a real database, and a small client for applicant/staff calls."""
 
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
         signing_key="test-signing-key-0123456789",
         admin_password=ADMIN_PASSWORD,
         relay_interval_seconds=0.05,
-        events_stream="test-events",
+        events_stream=f"test-events-{secrets.token_hex(6)}",
     )
 
 

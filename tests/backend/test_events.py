@@ -61,7 +61,7 @@ async def test_replay_after_redis_restart(api: Api, settings: Settings) -> None:
     try:
         await make_draft(api, "web:before-restart")
         assert len(await stream_ids(redis, settings.events_stream, 1)) == 1
-        await redis.flushdb()  # what a Redis restart without persistence does to the stream
+        await redis.delete(settings.events_stream)  # what a Redis restart without persistence does
         await make_draft(api, "web:after-restart")
         after = await stream_ids(redis, settings.events_stream, 1)
         assert len(after) == 1
@@ -81,5 +81,21 @@ async def test_replay_after_redis_restart(api: Api, settings: Settings) -> None:
         assert (await api.call("GET", f"/events?after={after[-1]}", headers=SERVICE))["events"] == []
         await api.call("GET", "/events", expect=401)
         await api.call("GET", "/events?after=-1", headers=SERVICE, expect=422)
+    finally:
+        await redis.aclose()
+
+
+async def test_a_stream_older_than_the_database_still_gets_new_events(api: Api, settings: Settings) -> None:
+    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        # A stream left behind by an earlier database whose event ids ran further than ours.
+        await redis.xadd(settings.events_stream, {"id": "999", "type": "old"}, id="999-0")
+        await make_draft(api, "web:fresh-database")
+        for _ in range(100):
+            entries = await redis.xrange(settings.events_stream)
+            if len(entries) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert [fields["type"] for _, fields in entries] == ["old", "application.created"]
     finally:
         await redis.aclose()
