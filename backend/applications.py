@@ -408,7 +408,7 @@ async def submit(session: AsyncSession, *, domain: Domain, applicant_key: str, c
             "application.correction_required",
             applicant=applicant_key,
             application_code=application.code,
-            notice=application.correction_notice,
+            correction_notice=application.correction_notice,
         )
         await session.commit()
         return application
@@ -423,6 +423,7 @@ async def submit(session: AsyncSession, *, domain: Domain, applicant_key: str, c
         application_code=application.code,
         operation=application.operation,
         package_name=package_name(domain, application.package_id),
+        promised_days=max((_promised_days(domain, t.matter_id) for t in application.tasks), default=0),
         tasks=[_task_summary(domain, t) for t in application.tasks],
     )
     await session.commit()

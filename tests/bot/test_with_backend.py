@@ -1,0 +1,123 @@
+"""The gateway and notifier against the real backend (not its stand-in): a backend state change travels
+through the outbox, the Redis Stream and the notifier to the applicant's channel."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from backend.app import create_app as create_backend
+from backend.settings import Settings
+from bot.app import create_app as create_gateway
+from tests.bot.conftest import SERVICE_KEY, StandIns, make_settings
+
+WEB_USER = "u-e2e-0001"
+APPLICANT = f"web:{WEB_USER}"
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def backend(aiohttp_server: Any, redis_url: str, tmp_path: Path) -> AsyncIterator[TestServer]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'backend.db'}",
+        redis_url=redis_url,
+        service_key=SERVICE_KEY,
+        data_dir=tmp_path / "data",
+        relay_interval_seconds=0.05,
+        events_stream="events",
+    )
+    yield await aiohttp_server(create_backend(settings))
+
+
+@pytest.fixture
+async def real_gateway(
+    aiohttp_client: Any, standins: StandIns, redis_url: str, backend: TestServer
+) -> TestClient[Any, Any]:
+    settings = make_settings(standins, redis_url, backend_url=str(backend.make_url("")).rstrip("/"))
+    return await aiohttp_client(create_gateway(settings))
+
+
+@pytest.fixture
+async def real_notifier(standins: StandIns, redis_url: str, backend: TestServer) -> AsyncIterator[Any]:
+    from bot.components import open_components
+    from bot.notifier import Notifier
+
+    settings = make_settings(standins, redis_url, backend_url=str(backend.make_url("")).rstrip("/"))
+    async with open_components(settings) as parts:
+        running = Notifier.from_components(parts)
+        async with running.running():
+            yield running
+
+
+async def backend_call(backend: TestServer, method: str, path: str, json: Any = None) -> Any:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            method,
+            str(backend.make_url("/api/v1" + path)),
+            json=json,
+            headers={"X-Service-Key": SERVICE_KEY, "X-Applicant": APPLICANT},
+        ) as response,
+    ):
+        assert response.status < 300, await response.text()
+        return await response.json()
+
+
+async def test_backend_events_reach_the_web_applicant(
+    backend: TestServer, real_gateway: TestClient[Any, Any], real_notifier: Any
+) -> None:
+    created = await backend_call(
+        backend,
+        "POST",
+        "/applications",
+        {
+            "package_id": "bookstore",
+            "answers": {
+                "entity_type": "individual",
+                "premises": "leased",
+                "central_ac": False,
+                "via_agent": False,
+            },
+            "applicant": {
+                "operator_name": "书香小屋",
+                "legal_representative": "李四",
+                "address": "临沂市兰山区 2 号",
+            },
+        },
+    )
+    code = created["code"]
+    first = await backend_call(backend, "POST", f"/applications/{code}/submit")
+    assert first["status"] == "needs_correction"
+    missing = first["correction_notice"]["items"][0]["name"]
+
+    async def notices() -> list[dict[str, Any]]:
+        response = await real_gateway.get("/api/chat/notices", params={"user_id": WEB_USER})
+        assert response.status == 200
+        return list((await response.json())["messages"])
+
+    [correction] = await eventually(notices)
+    assert code in correction["text"] and missing in correction["text"]
+
+    for material in created["materials"]:
+        await backend_call(
+            backend, "POST", f"/applications/{code}/materials", {"material_id": material["material_id"]}
+        )
+    accepted = await backend_call(backend, "POST", f"/applications/{code}/submit")
+    assert accepted["status"] == "accepted"
+    [notice] = await eventually(notices)
+    assert "已受理" in notice["text"] and code in notice["text"]
+    assert real_notifier.delivered >= 2
