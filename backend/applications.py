@@ -423,7 +423,7 @@ async def submit(session: AsyncSession, *, domain: Domain, applicant_key: str, c
         application_code=application.code,
         operation=application.operation,
         package_name=package_name(domain, application.package_id),
-        promised_days=max((_promised_days(domain, t.matter_id) for t in application.tasks), default=0),
+        promised_days=application_promised_days(domain, application),
         tasks=[_task_summary(domain, t) for t in application.tasks],
     )
     await session.commit()
@@ -488,7 +488,7 @@ def _task_plans(domain: Domain, application: Application, licence: Licence | Non
                     permit.matter_id,
                     permit.department_id,
                     bool(matter and matter.registration_first),
-                    matter.promised_days if matter else 5,
+                    promised_days(domain, permit.matter_id),
                 )
             )
     return plans
@@ -538,7 +538,7 @@ async def _resubmit(
         task.status = "pending"
         task.round += 1
         task.started_on = today
-        task.due_date = domain.calendar.add_working_days(today, _promised_days(domain, task.matter_id))
+        task.due_date = domain.calendar.add_working_days(today, promised_days(domain, task.matter_id))
         task.problems = []
         task.reason = None
     application.correction_notice = None
@@ -578,9 +578,20 @@ def package_name(domain: Domain, package_id: str) -> str:
     return package.name if package else package_id
 
 
-def _promised_days(domain: Domain, matter_id: str) -> int:
+# A task whose matter was since removed from the catalog keeps a due date: five working days.
+REMOVED_MATTER_DAYS = 5
+
+
+def promised_days(domain: Domain, matter_id: str) -> int:
     matter = domain.catalog.matters.get(matter_id)
-    return matter.promised_days if matter else 5
+    return matter.promised_days if matter else REMOVED_MATTER_DAYS
+
+
+def application_promised_days(domain: Domain, application: Application) -> int:
+    """Departments work in parallel, so the longest promise is the application's."""
+    if not application.tasks and application.operation == "open":
+        return domain.catalog.checklist(application.package_id, application.answers).promised_days
+    return max((promised_days(domain, t.matter_id) for t in application.tasks), default=0)
 
 
 def licence_name(domain: Domain, matter_id: str) -> str:

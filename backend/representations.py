@@ -6,6 +6,7 @@ from backend.applications import (
     MATERIAL_STATUS_LABELS,
     OPERATION_LABELS,
     STATUS_LABELS,
+    application_promised_days,
     department_name,
     is_overdue,
     item_status,
@@ -85,16 +86,6 @@ def application_out(domain: Domain, application: Application, licence_number: st
                 problem=item.problem if item else None,
             )
         )
-    promised = max(
-        (
-            domain.catalog.matters[t.matter_id].promised_days
-            for t in application.tasks
-            if t.matter_id in domain.catalog.matters
-        ),
-        default=0,
-    )
-    if not application.tasks and application.operation == "open":
-        promised = domain.catalog.checklist(application.package_id, application.answers).promised_days
     return ApplicationOut(
         code=application.code,
         package_id=application.package_id,
@@ -113,7 +104,7 @@ def application_out(domain: Domain, application: Application, licence_number: st
         correction_notice=CorrectionNotice.model_validate(application.correction_notice)
         if application.correction_notice
         else None,
-        promised_days=promised,
+        promised_days=application_promised_days(domain, application),
         created_at=application.created_at,
         submitted_at=application.submitted_at,
         accepted_at=application.accepted_at,

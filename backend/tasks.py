@@ -13,6 +13,7 @@ from backend.applications import (
     derive_status,
     licence_name,
     package_name,
+    promised_days,
     requirements,
 )
 from backend.domain import Domain
@@ -213,12 +214,7 @@ def _start_waiting(
         if other.status == "waiting":
             other.status = "pending"
             other.started_on = today
-            promised = (
-                domain.catalog.matters[other.matter_id].promised_days
-                if other.matter_id in domain.catalog.matters
-                else 5
-            )
-            other.due_date = domain.calendar.add_working_days(today, promised)
+            other.due_date = domain.calendar.add_working_days(today, promised_days(domain, other.matter_id))
             started.append(other)
     return started
 
