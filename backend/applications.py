@@ -86,9 +86,10 @@ async def applicant_for(session: AsyncSession, key: str) -> Applicant:
     applicant = await session.scalar(select(Applicant).where(Applicant.key == key))
     if applicant is None:
         applicant = Applicant(key=key)
-        session.add(applicant)
         try:
+            # begin_nested() flushes what is pending first, so the new row must be added inside it.
             async with session.begin_nested():
+                session.add(applicant)
                 await session.flush()
         except IntegrityError:  # created concurrently by another request of the same person
             applicant = await session.scalar(select(Applicant).where(Applicant.key == key))
