@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := redis-server postgresql fonts-noto-cjk libzbar0
+APT_PACKAGES := redis-server postgresql fonts-noto-cjk libzbar0 chromium
 PIP_INDEX := --no-emit-index-url --no-emit-find-links
 
 .PHONY: help install run test test-fast lint format bench lock clean services
@@ -61,7 +61,7 @@ format: $(STAMP)
 
 bench: install services
 	$(PY) scripts/bench_backend.py
-	@for s in scripts/bench_policies.py scripts/bench_materials.py scripts/bench_gateway.py scripts/bench_assistant.py; do \
+	@for s in scripts/bench_policies.py scripts/bench_materials.py scripts/bench_verification.py scripts/bench_gateway.py scripts/bench_assistant.py; do \
 	  if [ -f $$s ]; then $(PY) $$s || exit 1; fi; done
 
 # Re-resolve pinned versions after editing requirements/*.in.

@@ -69,6 +69,11 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     idempotent: bool = False
+    # A multipart upload with this file field: the handler streams the body itself (under its own cap)
+    # and opens its write transaction only after that, so no lock is held while bytes arrive.
+    upload: str | None = None
+    # The media type of a non-JSON answer (an image), for the OpenAPI document.
+    produces: str | None = None
 
 
 class ErrorDetail(BaseModel):
@@ -99,6 +104,8 @@ class RouteTable:
         response: type[BaseModel] | None = None,
         status: int = 200,
         idempotent: bool = False,
+        upload: str | None = None,
+        produces: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -115,6 +122,8 @@ class RouteTable:
                     response,
                     status,
                     idempotent,
+                    upload,
+                    produces,
                 )
             )
             return handler
@@ -221,7 +230,7 @@ class _Call:
 
 async def _call(call: _Call, endpoint: Endpoint) -> web.StreamResponse:
     async with call.request.app[SESSIONMAKER]() as session:
-        if endpoint.method != "GET":
+        if endpoint.method != "GET" and endpoint.upload is None:
             await begin_write(session)
         ctx: Ctx[Any, Any] = Ctx(call.request, session, call.caller, call.body, call.query)
         result = await endpoint.handler(ctx)
@@ -358,6 +367,8 @@ def _operation(ep: Endpoint, refs: Mapping[tuple[Any, Any], Any]) -> dict[str, A
     success: dict[str, Any] = {"description": ep.summary}
     if ep.response is not None:
         success["content"] = {"application/json": {"schema": refs[(ep.response, "serialization")]}}
+    elif ep.produces is not None:
+        success["content"] = {ep.produces: {"schema": {"type": "string", "format": "binary"}}}
     op: dict[str, Any] = {
         "operationId": ep.handler.__name__,
         "summary": ep.summary,
@@ -371,4 +382,11 @@ def _operation(ep: Endpoint, refs: Mapping[tuple[Any, Any], Any]) -> dict[str, A
             "required": True,
             "content": {"application/json": {"schema": refs[(ep.body, "validation")]}},
         }
+    if ep.upload is not None:
+        upload = {
+            "type": "object",
+            "required": [ep.upload],
+            "properties": {ep.upload: {"type": "string", "format": "binary"}},
+        }
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": upload}}}
     return op

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import events
+from backend import events, verification
 from backend.applications import department_name, licence_name, package_name
 from backend.codes import new_licence_number, normalise_licence_number
 from backend.domain import Domain
@@ -82,6 +82,8 @@ async def _issue(session: AsyncSession, domain: Domain, application: Application
         licence_number=licence.number,
         package_name=package_name(domain, application.package_id),
         permits=[p.licence_name for p in licence.permits],
+        card_url=verification.card_path(domain.settings, licence.number),
+        verification_url=verification.verification_url(domain.settings, licence.number),
     )
     return licence
 
@@ -107,6 +109,7 @@ async def _change(session: AsyncSession, domain: Domain, application: Applicatio
         application_code=application.code,
         licence_number=licence.number,
         changes=application.changes,
+        card_url=verification.card_path(domain.settings, licence.number),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -260,7 +261,17 @@ class Handoff(Base):
     """A conversation handed to a person (帮办代办)."""
 
     __tablename__ = "handoffs"
-    __table_args__ = (Index("ix_handoffs_status", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_handoffs_status", "status", "created_at"),
+        # At most one open handoff per applicant, even when two requests race (migration 0003).
+        Index(
+            "uq_handoffs_open_applicant",
+            "applicant_id",
+            unique=True,
+            postgresql_where=text("status IN ('waiting', 'claimed')"),
+            sqlite_where=text("status IN ('waiting', 'claimed')"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
     reason: Mapped[str] = mapped_column(String(32))
@@ -294,3 +305,14 @@ class Rating(Base):
     application_code: Mapped[str | None] = mapped_column(String(32))
     handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommitmentReminder(Base):
+    """A `commitment.due_soon` notice already sent for one 容缺 material and deadline (sent once)."""
+
+    __tablename__ = "commitment_reminders"
+    __table_args__ = (UniqueConstraint("material_row_id", "deadline"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    material_row_id: Mapped[int] = mapped_column(ForeignKey("application_materials.id", ondelete="CASCADE"))
+    deadline: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,9 @@
 """Database records → API response models (the Chinese labels a person reads are added here)."""
 
+from collections.abc import Mapping
 from datetime import date
 
+from backend import files, verification
 from backend.applications import (
     MATERIAL_STATUS_LABELS,
     OPERATION_LABELS,
@@ -17,17 +19,20 @@ from backend.applications import (
 )
 from backend.domain import Domain
 from backend.licences import LICENCE_STATUS_LABELS, PERMIT_STATUS_LABELS
-from backend.models import Application, DepartmentTask, Licence
+from backend.models import Application, DepartmentTask, Licence, StoredFile
 from backend.schemas import (
     ApplicantInfo,
     ApplicationOut,
     CorrectionNotice,
+    FileOut,
     LicenceOut,
+    MaterialFile,
     MaterialItem,
     PermitOut,
     ReviewTaskOut,
     TaskOut,
 )
+from backend.settings import Settings
 from backend.tasks import TASK_STATUS_LABELS
 
 
@@ -62,8 +67,42 @@ def review_task_out(
     )
 
 
-def application_out(domain: Domain, application: Application, licence_number: str | None) -> ApplicationOut:
+def file_out(settings: Settings, stored: StoredFile, *, subject: str) -> FileOut:
+    links = material_file(settings, stored, subject=subject)
+    return FileOut(
+        file_id=stored.id,
+        content_type=stored.content_type,
+        width=stored.width,
+        height=stored.height,
+        warnings=files.warning_messages(stored),
+        url=links.url,
+        thumbnail_url=links.thumbnail_url,
+    )
+
+
+def material_file(settings: Settings, stored: StoredFile, *, subject: str) -> MaterialFile:
+    return MaterialFile(
+        file_id=stored.id,
+        content_type=stored.content_type,
+        url=files.url_for(settings, stored.id, subject=subject),
+        thumbnail_url=files.url_for(settings, stored.id, subject=subject, variant=files.THUMBNAIL)
+        if stored.thumbnail_sha256
+        else None,
+    )
+
+
+def application_out(
+    domain: Domain,
+    application: Application,
+    licence_number: str | None,
+    *,
+    file_links: Mapping[str, MaterialFile] | None = None,
+    notice_text: str | None = None,
+) -> ApplicationOut:
+    """`file_links`: signed links of the stored files by id (whom they are signed for is the caller's choice);
+    `notice_text`: the one-time notice as text, added to the correction notice when there is one."""
     today = domain.today()
+    links = file_links or {}
     items = {m.material_id: m for m in application.materials}
     materials = []
     for r in requirements(domain, application):
@@ -81,6 +120,7 @@ def application_out(domain: Domain, application: Application, licence_number: st
                 status=status,
                 status_label=MATERIAL_STATUS_LABELS[status],
                 file_ids=list(item.file_ids) if item else [],
+                files=[links[f] for f in item.file_ids if f in links] if item else [],
                 commitment=item.commitment if item else None,
                 commitment_deadline=item.commitment_deadline if item else None,
                 problem=item.problem if item else None,
@@ -101,7 +141,9 @@ def application_out(domain: Domain, application: Application, licence_number: st
         materials=materials,
         missing_key_materials=missing_key_materials(domain, application),
         tasks=[task_out(domain, t, today) for t in application.tasks],
-        correction_notice=CorrectionNotice.model_validate(application.correction_notice)
+        correction_notice=CorrectionNotice.model_validate(
+            {**application.correction_notice, "notice_text": notice_text}
+        )
         if application.correction_notice
         else None,
         promised_days=application_promised_days(domain, application),
@@ -113,7 +155,10 @@ def application_out(domain: Domain, application: Application, licence_number: st
 
 
 def licence_out(domain: Domain, licence: Licence) -> LicenceOut:
+    settings = domain.settings
     return LicenceOut(
+        verification_url=verification.verification_url(settings, licence.number),
+        card_url=verification.card_path(settings, licence.number),
         number=licence.number,
         status=licence.status,
         status_label=LICENCE_STATUS_LABELS[licence.status],

@@ -57,6 +57,15 @@ class CommitmentCreate(Strict):
     )
 
 
+class MaterialFile(BaseModel):
+    """A stored file attached to a material, with signed URLs that expire (paths on the backend)."""
+
+    file_id: str
+    content_type: str
+    url: str
+    thumbnail_url: str | None
+
+
 class MaterialItem(BaseModel):
     material_id: str
     name: str
@@ -68,6 +77,7 @@ class MaterialItem(BaseModel):
     status: str
     status_label: str
     file_ids: list[str]
+    files: list[MaterialFile] = Field(default_factory=list)
     commitment: str | None
     commitment_deadline: date | None
     problem: str | None
@@ -91,6 +101,8 @@ class CorrectionNotice(BaseModel):
     unanswered: list[str] = Field(default_factory=list)
     missing_fields: list[str] = Field(default_factory=list)
     message: str
+    # The whole one-time notice as plain text (every licence and material with its status), for chat.
+    notice_text: str | None = None
 
 
 class TaskOut(BaseModel):
@@ -204,6 +216,19 @@ class LicenceList(BaseModel):
     licences: list[LicenceOut]
 
 
+# --- files --------------------------------------------------------------------------------------------
+
+
+class FileOut(BaseModel):
+    file_id: str
+    content_type: str = Field(description="image/jpeg（照片已统一转为 JPEG）或 application/pdf")
+    width: int | None
+    height: int | None
+    warnings: list[str] = Field(description="可以接收但可能影响审核的问题（中文，可直接转告申请人）")
+    url: str = Field(description="签名链接（后端上的路径），短时有效")
+    thumbnail_url: str | None
+
+
 # --- events -------------------------------------------------------------------------------------------
 
 
@@ -292,3 +317,89 @@ class Health(BaseModel):
     status: Literal["ok"]
     database: str
     catalog_packages: int
+
+
+# --- handoffs (human service) and ratings ---------------------------------------------------------------
+
+HandoffReason = Literal["asked", "fallback", "complaint"]
+HandoffStatus = Literal["waiting", "claimed", "closed"]
+
+
+class HandoffCreate(Strict):
+    reason: HandoffReason = Field(description="asked=申请人要求人工；fallback=助手两次未理解；complaint=投诉")
+    note: str | None = Field(default=None, max_length=1000, description="申请人最后说的话或助手的说明")
+
+
+class HandoffOut(BaseModel):
+    """What the applicant (through the gateway) learns about its handoff."""
+
+    id: int
+    status: HandoffStatus
+    status_label: str
+    reason: HandoffReason
+    in_office_hours: bool
+    message: str = Field(description="给申请人的中文说明（非工作时间会说明何时答复并提供 12345 热线）")
+    waiting_before: int = Field(description="排在前面的等待人数")
+    created_at: datetime
+
+
+class HandoffMessageCreate(Strict):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class HandoffMessageOut(BaseModel):
+    id: int
+    handoff_id: int
+    sender: Literal["applicant", "staff"]
+    staff_name: str | None
+    text: str
+    created_at: datetime
+
+
+class HandoffQuery(Strict):
+    status: HandoffStatus | None = Field(default=None, description="不填：等待中和服务中的")
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class HandoffSummary(BaseModel):
+    id: int
+    applicant: str
+    reason: HandoffReason
+    reason_label: str
+    note: str | None
+    status: HandoffStatus
+    status_label: str
+    claimed_by: str | None = Field(description="接待人员的用户名")
+    claimed_by_name: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    closed_at: datetime | None
+    waiting_seconds: int = Field(description="从请求到接入（未接入：到现在）的秒数")
+    message_count: int
+    last_message: str | None
+    last_message_at: datetime | None
+
+
+class HandoffList(BaseModel):
+    handoffs: list[HandoffSummary]
+
+
+class HandoffDetail(HandoffSummary):
+    messages: list[HandoffMessageOut]
+    applications: list[ApplicationOut]
+
+
+class RatingCreate(Strict):
+    score: int = Field(ge=1, le=5, strict=True, description="1–5 分")
+    comment: str | None = Field(default=None, max_length=1000)
+    application_code: str | None = Field(default=None, max_length=32, description="评价的申请（须是本人的）")
+    handoff_id: int | None = Field(default=None, ge=1, description="评价的人工服务（须是本人的）")
+
+
+class RatingOut(BaseModel):
+    id: int
+    score: int
+    comment: str | None
+    application_code: str | None
+    handoff_id: int | None
+    created_at: datetime

@@ -74,6 +74,21 @@ async def list_tasks(
     return [(task, application) for task, application in (await session.execute(stmt)).all()]
 
 
+async def application_for_review(session: AsyncSession, *, staff: StaffUser, task_id: int) -> Application:
+    """The application behind a task, for its department's reviewers (and admins) only: a reviewer sees
+    the materials of the tasks they handle, and nobody else's."""
+    task = await session.get(DepartmentTask, task_id)
+    if task is None:
+        raise NotFound("未找到该审批任务")
+    if staff.role == "reviewer" and staff.department_id != task.department_id:
+        raise Forbidden("您只能查看本部门审批任务的申请材料")
+    if staff.role not in ("reviewer", "admin"):
+        raise Forbidden("您的账号没有查看申请材料的权限")
+    application = await session.get(Application, task.application_id)
+    assert application is not None
+    return application
+
+
 async def _locked_application(session: AsyncSession, task_id: int) -> tuple[Application, DepartmentTask]:
     application_id = await session.scalar(
         select(DepartmentTask.application_id).where(DepartmentTask.id == task_id)

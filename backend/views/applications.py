@@ -1,14 +1,16 @@
 """Applicant-side endpoints: a service (gateway / action server) acting for one applicant."""
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import applications, licences
+from backend import applications, files, licences, notice
 from backend.api import Access, Ctx, RouteTable
 from backend.domain import Domain
 from backend.errors import NotFound
-from backend.keys import DOMAIN
+from backend.keys import DOMAIN, PICTURES
+from backend.materials.render import render_notice_text
 from backend.models import Application, Licence
-from backend.representations import application_out, licence_out
+from backend.representations import application_out, licence_out, material_file
 from backend.schemas import (
     ApplicationCreate,
     ApplicationList,
@@ -23,9 +25,26 @@ from backend.schemas import (
 routes = RouteTable(tag="applications")
 
 
-async def _out(session: AsyncSession, domain: Domain, application: Application) -> ApplicationOut:
+async def application_view(
+    session: AsyncSession, domain: Domain, application: Application, *, subject: str
+) -> ApplicationOut:
+    """The application with links to its files signed for `subject` (the applicant, or `staff:<name>`)
+    and, when a correction notice is out, the whole one-time notice as text."""
     licence = await session.get(Licence, application.licence_id) if application.licence_id else None
-    return application_out(domain, application, licence.number if licence else None)
+    stored = await files.for_application(session, application)
+    links = {file_id: material_file(domain.settings, row, subject=subject) for file_id, row in stored.items()}
+    text = None
+    if application.correction_notice:
+        text = render_notice_text(notice.notice_data(domain, application, licence))
+    return application_out(
+        domain, application, licence.number if licence else None, file_links=links, notice_text=text
+    )
+
+
+async def _out(
+    session: AsyncSession, domain: Domain, application: Application, applicant: str
+) -> ApplicationOut:
+    return await application_view(session, domain, application, subject=applicant)
 
 
 @routes.route(
@@ -43,14 +62,14 @@ async def create_application(ctx: Ctx[ApplicationCreate, None]) -> ApplicationOu
     application = await applications.create(
         ctx.session, domain=domain, applicant_key=ctx.applicant, data=ctx.body
     )
-    return await _out(ctx.session, domain, application)
+    return await _out(ctx.session, domain, application, ctx.applicant)
 
 
 @routes.route("GET", "/applications", summary="我的申请", access=Access.APPLICANT, response=ApplicationList)
 async def list_applications(ctx: Ctx[None, None]) -> ApplicationList:
     domain = ctx.request.app[DOMAIN]
     rows = await applications.list_for_applicant(ctx.session, applicant_key=ctx.applicant)
-    return ApplicationList(applications=[await _out(ctx.session, domain, a) for a in rows])
+    return ApplicationList(applications=[await _out(ctx.session, domain, a, ctx.applicant) for a in rows])
 
 
 @routes.route(
@@ -64,7 +83,7 @@ async def get_application(ctx: Ctx[None, None]) -> ApplicationOut:
     application = await applications.get_for_applicant(
         ctx.session, applicant_key=ctx.applicant, code=ctx.path("code")
     )
-    return await _out(ctx.session, ctx.request.app[DOMAIN], application)
+    return await _out(ctx.session, ctx.request.app[DOMAIN], application, ctx.applicant)
 
 
 @routes.route(
@@ -80,7 +99,7 @@ async def update_application(ctx: Ctx[ApplicationUpdate, None]) -> ApplicationOu
     application = await applications.update(
         ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code"), data=ctx.body
     )
-    return await _out(ctx.session, domain, application)
+    return await _out(ctx.session, domain, application, ctx.applicant)
 
 
 @routes.route(
@@ -97,7 +116,7 @@ async def attach_material(ctx: Ctx[MaterialAttach, None]) -> ApplicationOut:
     application = await applications.attach_material(
         ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code"), data=ctx.body
     )
-    return await _out(ctx.session, domain, application)
+    return await _out(ctx.session, domain, application, ctx.applicant)
 
 
 @routes.route(
@@ -114,7 +133,7 @@ async def commit_material(ctx: Ctx[CommitmentCreate, None]) -> ApplicationOut:
     application = await applications.commit_material(
         ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code"), data=ctx.body
     )
-    return await _out(ctx.session, domain, application)
+    return await _out(ctx.session, domain, application, ctx.applicant)
 
 
 @routes.route(
@@ -130,7 +149,28 @@ async def submit_application(ctx: Ctx[None, None]) -> ApplicationOut:
     application = await applications.submit(
         ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code")
     )
-    return await _out(ctx.session, domain, application)
+    return await _out(ctx.session, domain, application, ctx.applicant)
+
+
+@routes.route(
+    "GET",
+    "/applications/{code}/notice.png",
+    summary="一次性告知单图片：全部许可、每份材料及其状态、还需要做的",
+    access=Access.APPLICANT,
+    produces="image/png",
+)
+async def application_notice(ctx: Ctx[None, None]) -> web.Response:
+    domain = ctx.request.app[DOMAIN]
+    application = await applications.get_for_applicant(
+        ctx.session, applicant_key=ctx.applicant, code=ctx.path("code")
+    )
+    licence = await ctx.session.get(Licence, application.licence_id) if application.licence_id else None
+    png = await ctx.request.app[PICTURES].notice_png(notice.notice_data(domain, application, licence))
+    return web.Response(
+        body=png,
+        content_type="image/png",
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @routes.route(

@@ -1,16 +1,19 @@
 """Department reviewers' endpoints."""
 
-from backend import tasks
+from typing import Any
+
+from backend import files, tasks
 from backend.api import Access, Ctx, RouteTable
 from backend.errors import InvalidInput
 from backend.keys import DOMAIN
 from backend.representations import review_task_out
-from backend.schemas import DecisionCreate, ReviewTaskOut, TaskList, TaskQuery
+from backend.schemas import ApplicationOut, DecisionCreate, ReviewTaskOut, TaskList, TaskQuery
+from backend.views.applications import application_view
 
 routes = RouteTable(tag="tasks")
 
 
-def _task_id(ctx: Ctx[DecisionCreate, None]) -> int:
+def _task_id(ctx: Ctx[Any, Any]) -> int:
     raw = ctx.path("task_id")
     if not raw.isdigit() or len(raw) > 18:
         raise InvalidInput("任务编号应为数字", field="task_id")
@@ -51,3 +54,21 @@ async def decide(ctx: Ctx[DecisionCreate, None]) -> ReviewTaskOut:
         ctx.session, domain=domain, staff=ctx.caller.staff, task_id=_task_id(ctx), data=ctx.body
     )
     return review_task_out(domain, task, application, domain.today())
+
+
+@routes.route(
+    "GET",
+    "/tasks/{task_id}/application",
+    summary="任务对应的申请及其材料（材料链接短时有效，每次读取材料都记入审计日志）",
+    access=Access.STAFF,
+    roles=("reviewer", "admin"),
+    response=ApplicationOut,
+)
+async def task_application(ctx: Ctx[None, None]) -> ApplicationOut:
+    domain = ctx.request.app[DOMAIN]
+    assert ctx.caller.staff is not None
+    application = await tasks.application_for_review(
+        ctx.session, staff=ctx.caller.staff, task_id=_task_id(ctx)
+    )
+    subject = files.staff_subject(ctx.caller.staff.username)
+    return await application_view(ctx.session, domain, application, subject=subject)
