@@ -8,15 +8,19 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from backend.app import create_app as create_backend
 from backend.settings import Settings
 from bot.app import create_app as create_gateway
+from bot.handoff import HandoffModes
+from bot.messages import UserRef
 from tests.bot.conftest import SERVICE_KEY, StandIns, make_settings
 
 WEB_USER = "u-e2e-0001"
 APPLICANT = f"web:{WEB_USER}"
+ADMIN_PASSWORD = "admin-password-123"  # noqa: S105  (a test database)
 
 
 async def eventually(check: Callable[[], Any]) -> Any:
@@ -37,6 +41,7 @@ async def backend(aiohttp_server: Any, redis_url: str, tmp_path: Path) -> AsyncI
         data_dir=tmp_path / "data",
         relay_interval_seconds=0.05,
         events_stream="events",
+        admin_password=ADMIN_PASSWORD,
     )
     yield await aiohttp_server(create_backend(settings))
 
@@ -119,3 +124,75 @@ async def test_backend_events_reach_the_web_applicant(
     [notice] = await eventually(notices)
     assert "已受理" in notice["text"] and code in notice["text"]
     assert real_notifier.delivered >= 2
+
+
+async def staff_call(backend: TestServer, token: str, method: str, path: str, json: Any = None) -> Any:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            method,
+            str(backend.make_url("/api/v1" + path)),
+            json=json,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):
+        assert response.status < 300, await response.text()
+        return await response.json()
+
+
+async def test_human_mode_through_the_real_backend(
+    backend: TestServer,
+    real_gateway: TestClient[Any, Any],
+    real_notifier: Any,
+    redis_url: str,
+    standins: StandIns,
+) -> None:
+    # What the assistant's handoff action does: ask the backend for a person, then the gateway switches mode.
+    handoff = await backend_call(backend, "POST", "/handoffs", {"reason": "asked", "note": "想问材料"})
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await HandoffModes(redis).start(UserRef("web", WEB_USER), str(handoff["id"]))
+    finally:
+        await redis.aclose()
+
+    response = await real_gateway.post(
+        "/api/chat/messages", json={"user_id": WEB_USER, "text": "我的材料齐了吗？"}
+    )
+    assert response.status == 200
+    assert standins.rasa.messages_from(APPLICANT) == [], "in human mode the assistant is not asked"
+
+    token = await staff_call_login(backend, "admin", ADMIN_PASSWORD)
+    await staff_call(backend, token, "POST", f"/handoffs/{handoff['id']}/claim")
+    detail = await staff_call(backend, token, "GET", f"/handoffs/{handoff['id']}")
+    assert "我的材料齐了吗？" in str(detail)
+    await staff_call(
+        backend, token, "POST", f"/handoffs/{handoff['id']}/messages", {"text": "已齐全，请放心。"}
+    )
+
+    async def notices() -> list[dict[str, Any]]:
+        response = await real_gateway.get("/api/chat/notices", params={"user_id": WEB_USER})
+        return list((await response.json())["messages"])
+
+    [reply] = await eventually(notices)
+    assert "已齐全，请放心。" in reply["text"]
+
+    await staff_call(backend, token, "POST", f"/handoffs/{handoff['id']}/close")
+    [closed] = await eventually(notices)
+    assert "人工服务已结束" in closed["text"]
+
+    async def back_with_the_assistant() -> bool:
+        await real_gateway.post("/api/chat/messages", json={"user_id": WEB_USER, "text": "你好"})
+        return bool(standins.rasa.messages_from(APPLICANT))
+
+    assert await eventually(back_with_the_assistant)
+
+
+async def staff_call_login(backend: TestServer, username: str, password: str) -> str:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            str(backend.make_url("/api/v1/staff/login")), json={"username": username, "password": password}
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return str((await response.json())["token"])
