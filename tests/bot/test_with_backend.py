@@ -20,7 +20,7 @@ from tests.bot.conftest import SERVICE_KEY, StandIns, make_settings
 
 WEB_USER = "u-e2e-0001"
 APPLICANT = f"web:{WEB_USER}"
-ADMIN_PASSWORD = "admin-password-123"  # noqa: S105  (a test database)
+ADMIN_PASSWORD = "admin-password-123"
 
 
 async def eventually(check: Callable[[], Any]) -> Any:
