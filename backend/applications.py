@@ -271,12 +271,18 @@ def _validated_answers(domain: Domain, package_id: str, answers: dict[str, Any])
 EDITABLE = ("draft", "needs_correction")
 
 
+async def _editable(session: AsyncSession, applicant_key: str, code: str, *, refusal: str) -> Application:
+    """The application, locked, while it may still change; `refusal` says what cannot be done otherwise."""
+    application = await get_for_applicant(session, applicant_key=applicant_key, code=code, for_update=True)
+    if application.status not in EDITABLE:
+        raise InvalidState(f"申请当前为“{STATUS_LABELS[application.status]}”，{refusal}")
+    return application
+
+
 async def update(
     session: AsyncSession, *, domain: Domain, applicant_key: str, code: str, data: ApplicationUpdate
 ) -> Application:
-    application = await get_for_applicant(session, applicant_key=applicant_key, code=code, for_update=True)
-    if application.status not in EDITABLE:
-        raise InvalidState(f"申请当前为“{STATUS_LABELS[application.status]}”，不能再修改")
+    application = await _editable(session, applicant_key, code, refusal="不能再修改")
     if data.answers is not None:
         if application.operation != "open":
             raise InvalidInput("变更和注销申请没有问卷", field="answers")
@@ -318,9 +324,7 @@ def _item(application: Application, material_id: str) -> ApplicationMaterial:
 async def attach_material(
     session: AsyncSession, *, domain: Domain, applicant_key: str, code: str, data: MaterialAttach
 ) -> Application:
-    application = await get_for_applicant(session, applicant_key=applicant_key, code=code, for_update=True)
-    if application.status not in EDITABLE:
-        raise InvalidState(f"申请当前为“{STATUS_LABELS[application.status]}”，暂不需要提交材料")
+    application = await _editable(session, applicant_key, code, refusal="暂不需要提交材料")
     _requirement(domain, application, data.material_id)
     if data.file_id is not None:
         stored = await session.get(StoredFile, data.file_id)
@@ -350,9 +354,7 @@ async def attach_material(
 async def commit_material(
     session: AsyncSession, *, domain: Domain, applicant_key: str, code: str, data: CommitmentCreate
 ) -> Application:
-    application = await get_for_applicant(session, applicant_key=applicant_key, code=code, for_update=True)
-    if application.status not in EDITABLE:
-        raise InvalidState(f"申请当前为“{STATUS_LABELS[application.status]}”，不能再选择容缺或承诺")
+    application = await _editable(session, applicant_key, code, refusal="不能再选择容缺或承诺")
     requirement = _requirement(domain, application, data.material_id)
     item = _item(application, data.material_id)
     if data.kind == "later":
