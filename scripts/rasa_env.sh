@@ -22,6 +22,7 @@ PYTHON="${PYTHON:-python3.11}"
 VENV="${RASA_VENV:-$ROOT/.venv-rasa}"   # overridable for CI caches and throwaway builds
 REQ_IN="requirements/rasa.in"
 LOCK="requirements/rasa.lock.txt"
+TEST_TOOLS="requirements/rasa-test.txt"   # pytest for tests/actions, installed on top of the lock
 VENV_STAMP="$VENV/.lock.sha256"
 CONFIG="config/rasa/config.yml"
 DOMAIN="config/rasa/domain"
@@ -59,12 +60,23 @@ model_fingerprint() {
     } | sha256
 }
 
+# The action tests run in this environment; their tools are not Rasa's dependencies, so they sit outside
+# the lock (and its stamp) and are added when missing, without rebuilding the environment.
+install_test_tools() {
+    [[ -f "$TEST_TOOLS" ]] || return 0
+    "$VENV/bin/python" -c 'import pytest, pytest_asyncio, pytest_timeout' 2>/dev/null && return 0
+    log "installing test tools from $TEST_TOOLS"
+    "$VENV/bin/python" -m pip install --quiet --no-deps --require-hashes -r "$TEST_TOOLS" \
+        2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+}
+
 cmd_install() {
     [[ -f "$LOCK" ]] || { log "missing $LOCK (run: scripts/rasa_env.sh lock)"; exit 1; }
     local want
     want="$(venv_fingerprint)"
     if [[ -x "$VENV/bin/rasa" && -f "$VENV_STAMP" && "$(cat "$VENV_STAMP")" == "$want" ]]; then
         log "${VENV#"$ROOT"/} is up to date"
+        install_test_tools
         return 0
     fi
     # Two `make` targets may race to build it; the second waits and then finds the stamp.
@@ -72,6 +84,7 @@ cmd_install() {
     flock 9
     if [[ -x "$VENV/bin/rasa" && -f "$VENV_STAMP" && "$(cat "$VENV_STAMP")" == "$want" ]]; then
         log "${VENV#"$ROOT"/} is up to date"
+        install_test_tools
         return 0
     fi
     local started=$SECONDS
@@ -89,6 +102,7 @@ cmd_install() {
     "$VENV/bin/rasa" --version
     "$VENV/bin/python" -c 'import jieba, rasa_sdk, tensorflow, rasa.nlu.tokenizers.jieba_tokenizer'
     printf '%s\n' "$want" >"$VENV_STAMP"
+    install_test_tools
     log "${VENV#"$ROOT"/} built in $((SECONDS - started)) s"
 }
 
@@ -96,7 +110,7 @@ rasa_cli() { "$VENV/bin/rasa" "$@"; }
 
 # Responses that only forms (utter_ask_<slot>) and custom actions send. Rasa's validator cannot see those
 # uses and warns that they are unused; every other warning fails validation.
-RESPONSES_USED_BY_ACTIONS="utter_default utter_invalid_phone utter_ask_rating"
+RESPONSES_USED_BY_ACTIONS="utter_default utter_invalid_phone utter_ask_rating utter_please_rephrase"
 
 cmd_validate() {
     cmd_install

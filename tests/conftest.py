@@ -1,13 +1,20 @@
-"""Shared fixtures: real Redis and real databases (SQLite file and PostgreSQL)."""
+"""Shared fixtures: real Redis and real databases (SQLite file and PostgreSQL).
+
+tests/actions/ runs in the Rasa environment too (.venv-rasa), which has no asyncpg: it is imported where
+PostgreSQL is used, not at the top.
+"""
 
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncpg
 import pytest
 import redis.asyncio as aioredis
+
+if TYPE_CHECKING:
+    import asyncpg
 
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
@@ -15,7 +22,9 @@ PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
-async def _pg_admin() -> asyncpg.Connection:
+async def _pg_admin() -> "asyncpg.Connection":
+    import asyncpg
+
     return await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=3)
 
 
@@ -25,6 +34,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
+    import asyncpg
+
     try:
         admin = await _pg_admin()
     except (OSError, asyncpg.PostgresError) as exc:

@@ -1,0 +1,675 @@
+"""Applications: creating one (联合开办), taking uploaded materials, showing what is missing, submitting
+with confirmation, and progress per department.
+
+The application code (统一编码) is remembered in the ``application_code`` slot, but the backend decides
+everything else: which materials a package needs, whether an application is complete, and each
+department's status. When the applicant has several applications and did not say which one, uploads go
+to the one being edited and progress asks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.backend import Backend, BackendRefused, BackendUnavailable, backend
+from actions.catalog import within
+from actions.checklist import industry_interrupted, validate_industry
+from actions.dialogue import (
+    BUSY,
+    BackendAction,
+    Buttons,
+    applicant_of,
+    button,
+    interrupts,
+    is_command,
+    latest_entity,
+    latest_intent,
+    reject_form,
+    said_since_user_spoke,
+)
+from actions.parsing import application_code, best_match
+from actions.questionnaire import stored_answers
+
+log = logging.getLogger(__name__)
+
+EDITABLE = ("draft", "needs_correction")
+UNSATISFIED = ("missing", "needs_reupload")
+FORM = "application_form"
+APPLICANT_SLOTS = ("operator_name", "legal_representative", "address", "phone")
+_PHONE = re.compile(r"1[3-9]\d{9}")
+# What people put around the value itself: "店名叫老王火锅", "法人是李四", "地址在兰山区…".
+_NAME_PREFIX = re.compile(
+    r"^(?:我们?的?)?(?:店名|店铺名称|名称|名字|企业名称|公司名称|字号)?(?:就|暂定)?(?:叫做|叫|是|为|：|:)+"
+)
+_PERSON_PREFIX = re.compile(
+    r"^(?:法定代表人|法人代表|法人|负责人|经营者|老板|姓名|名字)?(?:就|是|叫|为|：|:)+"
+)
+_ADDRESS_PREFIX = re.compile(r"^(?:经营)?(?:地址|场所|住所|店面|门面)?(?:就|是|在|为|：|:)+")
+
+
+# --- finding the application -------------------------------------------------------------------------------
+
+
+async def find_application(tracker: Tracker, *, editable: bool) -> dict[str, Any] | None:
+    """The application the applicant means: the code just said, else the remembered one, else the newest
+    (editable, when `editable`)."""
+    api = backend()
+    applicant = applicant_of(tracker)
+    code = latest_entity(tracker, "application_code") or tracker.get_slot("application_code")
+    if code:
+        try:
+            application = await api.application(applicant, application_code(code) or code)
+        except BackendRefused as refused:
+            if refused.status != 404:
+                raise
+        else:
+            if not editable or application["status"] in EDITABLE:
+                return application
+    candidates = [a for a in await api.applications(applicant) if not editable or a["status"] in EDITABLE]
+    candidates.sort(key=lambda a: a["created_at"], reverse=True)
+    return candidates[0] if candidates else None
+
+
+def unsatisfied(application: dict[str, Any]) -> list[dict[str, Any]]:
+    """Materials still to supply, key ones first (non-key ones may follow later: 容缺)."""
+    items = [m for m in application["materials"] if m["status"] in UNSATISFIED]
+    return sorted(items, key=lambda m: not m["key"])
+
+
+def match_material(
+    materials: list[dict[str, Any]], hint: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The checklist item a hint names ("租赁合同", "身份证", or a material id from a button), and the
+    candidates when it is ambiguous."""
+    by_id = {m["material_id"]: m for m in materials}
+    if hint in by_id:
+        return by_id[hint], []
+    keys = best_match(hint, [(m["material_id"], m["name"]) for m in materials], min_score=0.4)
+    if len(keys) == 1:
+        return by_id[keys[0]], []
+    pool = [by_id[k] for k in keys] or materials
+    keys = best_match(hint, [(m["material_id"], m["name"] + m["description"]) for m in pool], min_score=0.4)
+    if len(keys) == 1:
+        return by_id[keys[0]], []
+    return None, [by_id[k] for k in keys]
+
+
+def material_line(material: dict[str, Any]) -> str:
+    status = material["status_label"]
+    if material["status"] == "committed" and material.get("commitment_deadline"):
+        status += f"，{short_date(material['commitment_deadline'])}前补交"
+    if material["status"] == "needs_reupload" and material.get("problem"):
+        status += f"：{material['problem']}"
+    later = "" if material["key"] else "（非关键，可容缺后补）"
+    return f"· {material['name']}{later}：{status}"
+
+
+def short_date(value: str) -> str:
+    day = date.fromisoformat(value[:10])
+    return f"{day.month}月{day.day}日"
+
+
+def upload_hint(material: dict[str, Any]) -> str:
+    return f"请上传【{material['name']}】：直接在对话框里发照片或扫描件即可（拍全四角，避免反光）。"
+
+
+def progress_buttons() -> Buttons:
+    return [button("办理进度", "/ask_progress"), button("还缺什么材料", "/ask_missing_materials")]
+
+
+# --- the application form ----------------------------------------------------------------------------------
+
+
+def _cleaned(pattern: re.Pattern[str], value: Any) -> str:
+    text = str(value or "").strip().strip("。.，,！!")
+    return pattern.sub("", text).strip() or text
+
+
+class ValidateApplicationForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_application_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        requested = tracker.get_slot("requested_slot")
+        try:
+            candidate = tracker.slots_to_validate().get(requested) if requested else None
+            if candidate is not None:
+                if requested == "industry":
+                    interrupted = await industry_interrupted(tracker, str(candidate))
+                else:
+                    # Names and addresses are free text: anything passes, unless NLU is sure it is
+                    # something else ("算了", "转人工") or it is a question ("名称有什么要求吗").
+                    free_text = requested != "phone"
+                    fits = free_text or bool(_PHONE.search(re.sub(r"[\s-]", "", str(candidate))))
+                    interrupted = interrupts(tracker, answers=fits, free_text=free_text)
+                if interrupted:
+                    return reject_form(FORM, requested)
+            return await super().run(dispatcher, tracker, domain)
+        except BackendUnavailable:
+            if not said_since_user_spoke(tracker, BUSY):
+                dispatcher.utter_message(text=BUSY)
+            return [SlotSet("industry", None)] if requested == "industry" else []
+
+    async def validate_industry(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await validate_industry(value, dispatcher, tracker, form=FORM)
+
+    def validate_operator_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        name = _cleaned(_NAME_PREFIX, value)
+        if is_command(name) or not 2 <= len(name) <= 100:
+            dispatcher.utter_message(
+                text="名称需要 2～100 个字，例如“老王火锅店”。请再说一次店铺（企业）名称："
+            )
+            return {"operator_name": None}
+        return {"operator_name": name}
+
+    def validate_legal_representative(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        person = _cleaned(_PERSON_PREFIX, value)
+        if is_command(person) or not 2 <= len(person) <= 30:
+            dispatcher.utter_message(text="请告诉我法定代表人（或经营者）的姓名，例如“王五”。")
+            return {"legal_representative": None}
+        return {"legal_representative": person}
+
+    def validate_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        if text.startswith("/share_location"):
+            # A WeChat location message: its label is the address as the map knows it.
+            try:
+                text = str(json.loads(text.removeprefix("/share_location") or "{}").get("label") or "")
+            except ValueError:
+                text = ""
+        address = _cleaned(_ADDRESS_PREFIX, text)
+        if is_command(address) or not 5 <= len(address) <= 300:
+            dispatcher.utter_message(text="地址请写详细一些（区县、街道、门牌号），例如“兰山区通达路88号”。")
+            return {"address": None}
+        return {"address": address}
+
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        match = _PHONE.search(re.sub(r"[\s-]", "", str(value or "")))
+        if not match:
+            dispatcher.utter_message(response="utter_invalid_phone")
+            return {"phone": None}
+        return {"phone": match.group()}
+
+
+# --- creating the application ------------------------------------------------------------------------------
+
+
+def idempotency_key(applicant: str, body: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"rasa:{applicant}:{digest[:32]}"
+
+
+class ActionStartApplication(BackendAction):
+    """After application_form: creates the draft (or reuses an open draft of the same package)."""
+
+    def name(self) -> str:
+        return "action_start_application"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        applicant = applicant_of(tracker)
+        package_id = tracker.get_slot("industry")
+        info = {slot: tracker.get_slot(slot) for slot in APPLICANT_SLOTS if tracker.get_slot(slot)}
+        if not package_id:
+            dispatcher.utter_message(
+                text="请先告诉我您准备开什么店，再开始申请。",
+                buttons=[button("列材料清单", "/start_checklist")],
+            )
+            return []
+        answers = stored_answers(tracker, package_id)
+        drafts = [
+            a
+            for a in await self.backend.applications(applicant)
+            if a["package_id"] == package_id and a["operation"] == "open" and a["status"] == "draft"
+        ]
+        if drafts:
+            code = drafts[0]["code"]
+            body: dict[str, Any] = {"applicant": info}
+            if answers:
+                body["answers"] = answers
+            application = await self.backend.update_application(applicant, code, body)
+            dispatcher.utter_message(
+                text=f"您已经有一份“{application['package_name']}”的申请草稿 {code}，"
+                "已用刚才的信息更新，我们接着办。"
+            )
+        else:
+            body = {"package_id": package_id, "operation": "open", "answers": answers, "applicant": info}
+            application = await self.backend.create_application(
+                applicant, body, idempotency_key=idempotency_key(applicant, body)
+            )
+            code = application["code"]
+            dispatcher.utter_message(
+                text=f"申请已创建，统一编码：{code}（上传材料、查询进度都会用到，我也会帮您记着）。"
+            )
+        events: list[dict[str, Any]] = [
+            SlotSet("application_code", code),
+            SlotSet("operation", "open"),
+            *(SlotSet(slot, None) for slot in APPLICANT_SLOTS),
+        ]
+        file_id = tracker.get_slot("file_id")
+        if file_id:
+            # A photo sent before the application existed is filed now.
+            hint = tracker.get_slot("material_hint")
+            material, _ = match_material(application["materials"], hint) if hint else (None, [])
+            material = material or next(iter(unsatisfied(application)), None)
+            if material is not None:
+                application = await self.backend.attach_material(
+                    applicant, code, material["material_id"], file_id
+                )
+                dispatcher.utter_message(text=f"您之前发来的文件已登记为【{material['name']}】。")
+            events += [SlotSet("file_id", None), SlotSet("material_hint", None)]
+        await guide_uploads(dispatcher, self.backend, applicant, application)
+        return events
+
+
+async def guide_uploads(
+    dispatcher: CollectingDispatcher, api: Backend, applicant: str, application: dict[str, Any]
+) -> None:
+    """What to upload next, and what else the application still needs."""
+    missing = unsatisfied(application)
+    if missing:
+        dispatcher.utter_message(
+            text="接下来请逐份拍照上传材料，还需要 "
+            f"{len(missing)} 份：\n"
+            + "\n".join(material_line(m) for m in missing)
+            + "\n\n"
+            + upload_hint(missing[0])
+            + "\n上传前可以先说一声是哪份材料（如“这是租赁合同”），不说的话我按清单顺序登记。"
+        )
+    if application["operation"] == "open":
+        checklist = await api.checklist(application["package_id"], application["answers"])
+        if checklist["unanswered"]:
+            dispatcher.utter_message(
+                text=f"另外还有 {len(checklist['unanswered'])} 个情况没回答（决定需要哪些许可），"
+                "提交前需要补上。",
+                buttons=[button("现在回答", "/start_checklist")],
+            )
+
+
+# --- uploads ---------------------------------------------------------------------------------------------
+
+
+def upload_payload(file_id: str, material_id: str) -> str:
+    entities = json.dumps({"file_id": file_id, "material_hint": material_id}, ensure_ascii=False)
+    return f"/upload_material{entities}"
+
+
+class ActionAttachMaterial(BackendAction):
+    """A photo arrived (`/upload_material{"file_id": ...}`) or the applicant said what they are sending."""
+
+    def name(self) -> str:
+        return "action_attach_material"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        applicant = applicant_of(tracker)
+        file_id = latest_entity(tracker, "file_id") or tracker.get_slot("file_id")
+        hint = latest_entity(tracker, "material_hint") or tracker.get_slot("material_hint")
+        application = await find_application(tracker, editable=True)
+        if application is None:
+            return await self._no_application(dispatcher, tracker, file_id, hint)
+        code = application["code"]
+        missing = unsatisfied(application)
+        material, candidates = match_material(application["materials"], hint) if hint else (None, [])
+
+        if not file_id:
+            if material is not None:
+                dispatcher.utter_message(text="好的，" + upload_hint(material))
+                return [SlotSet("material_hint", material["material_id"]), SlotSet("application_code", code)]
+            unknown = f"您的申请清单里没有“{hint}”这一项。" if hint else ""
+            if missing:
+                dispatcher.utter_message(
+                    text=unknown
+                    + f"申请 {code} 还需要上传：\n"
+                    + "\n".join(material_line(m) for m in missing)
+                    + "\n\n"
+                    + upload_hint(missing[0])
+                )
+            else:
+                dispatcher.utter_message(
+                    text=f"申请 {code} 的材料已经齐全，可以提交了。",
+                    buttons=[button("提交申请", "/submit_application")],
+                )
+            return [SlotSet("material_hint", None), SlotSet("application_code", code)]
+
+        if material is None and (hint or not missing):
+            # Named but not recognisable, or nothing is missing (a replacement?): ask, never guess.
+            choices = candidates or missing or application["materials"]
+            dispatcher.utter_message(
+                text="收到文件了。请问这是哪一份材料？点一下对应的名称：",
+                buttons=[button(m["name"], upload_payload(file_id, m["material_id"])) for m in choices[:8]],
+            )
+            return [
+                SlotSet("file_id", None),
+                SlotSet("material_hint", None),
+                SlotSet("application_code", code),
+            ]
+        material = material or missing[0]
+
+        updated = await self.backend.attach_material(applicant, code, material["material_id"], file_id)
+        lines = [f"已收到，已作为【{material['name']}】登记到申请 {code}。"]
+        attached = next((m for m in updated["materials"] if m["material_id"] == material["material_id"]), {})
+        for stored in attached.get("files") or []:
+            if stored.get("file_id") == file_id:
+                lines += [f"提示：{w}" for w in stored.get("warnings") or []]
+        remaining = unsatisfied(updated)
+        buttons: Buttons = []
+        if not remaining:
+            lines.append("材料已全部齐全！确认无误后就可以提交申请了。")
+            buttons = [button("提交申请", "/submit_application")]
+        elif not any(m["key"] for m in remaining):
+            names = "、".join(m["name"] for m in remaining)
+            lines.append(f"关键材料已经齐全！剩下的 {names} 属于非关键材料，可以容缺后补，现在就能提交。")
+            lines.append("也可以继续上传：" + upload_hint(remaining[0]))
+            buttons = [button("提交申请", "/submit_application")]
+        else:
+            lines.append(f"还差 {len(remaining)} 份。下一份" + upload_hint(remaining[0]))
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
+        return [SlotSet("file_id", None), SlotSet("material_hint", None), SlotSet("application_code", code)]
+
+    async def _no_application(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, file_id: str | None, hint: str | None
+    ) -> list[dict[str, Any]]:
+        submitted = await find_application(tracker, editable=False)
+        if submitted is not None and file_id:
+            dispatcher.utter_message(
+                text=f"收到文件了。您的申请 {submitted['code']} 当前为“{submitted['status_label']}”，"
+                "暂时不需要上传材料；如果部门要求补正，我会通知您。",
+                buttons=progress_buttons(),
+            )
+            return [SlotSet("file_id", None)]
+        if file_id:
+            text = "收到您发来的文件了。您还没有创建申请，回复“我要申请”创建后，我会自动把这份文件登记进去。"
+        else:
+            text = "上传材料前需要先创建申请。回复“我要申请”就可以开始，或者先让我帮您列一份材料清单。"
+        dispatcher.utter_message(
+            text=text,
+            buttons=[button("我要申请", "/start_application"), button("列材料清单", "/start_checklist")],
+        )
+        return [SlotSet("file_id", file_id), SlotSet("material_hint", hint)]
+
+
+# --- what is missing ---------------------------------------------------------------------------------------
+
+
+class ActionShowMissingMaterials(BackendAction):
+    def name(self) -> str:
+        return "action_show_missing_materials"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        application = await find_application(tracker, editable=True) or await find_application(
+            tracker, editable=False
+        )
+        if application is None:
+            return await self._before_applying(dispatcher, tracker)
+        code = application["code"]
+        events = [SlotSet("application_code", code)]
+        if application["status"] not in EDITABLE:
+            dispatcher.utter_message(
+                text=f"申请 {code} 当前为“{application['status_label']}”，材料已经交齐，暂时不需要补充。"
+                "如果部门要求补正，我会第一时间通知您。",
+                buttons=[button("办理进度", "/ask_progress")],
+            )
+            return events
+        lines = [f"申请 {code}（{application['package_name']}·{application['operation_label']}）的材料情况："]
+        lines += [material_line(m) for m in application["materials"]]
+        notice = application.get("correction_notice")
+        if notice:
+            lines += ["", notice["message"]]
+        missing = unsatisfied(application)
+        buttons: Buttons = []
+        if not missing:
+            lines.append("材料已经齐全，可以提交了。")
+            buttons = [button("提交申请", "/submit_application")]
+        elif not any(m["key"] for m in missing):
+            lines.append("剩下的都是非关键材料，可以容缺后补：提交时确认即可，受理后在规定期限内补交。")
+            buttons = [button("提交申请", "/submit_application")]
+        else:
+            lines += ["", upload_hint(missing[0])]
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
+        if application.get("notice_url"):
+            dispatcher.utter_message(image=application["notice_url"])
+        return events
+
+    async def _before_applying(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[dict[str, Any]]:
+        package_id = tracker.get_slot("industry")
+        if not package_id:
+            dispatcher.utter_message(
+                text="您还没有在办的申请。告诉我您准备开什么店，我先帮您列一份材料清单。",
+                buttons=[button("列材料清单", "/start_checklist")],
+            )
+            return []
+        checklist = await self.backend.checklist(package_id, stored_answers(tracker, package_id))
+        lines = [f"您还没有创建申请。按目前的回答，开办“{checklist['package_name']}”需要准备："]
+        lines += [
+            f"· {m['name']}" + ("" if m["key"] else "（非关键，可容缺后补）") for m in checklist["materials"]
+        ]
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[button("开始申请", "/start_application"), button("完整清单", "/start_checklist")],
+        )
+        return []
+
+
+# --- submitting ------------------------------------------------------------------------------------------
+
+CONFIRMING = "confirming"
+
+
+class ActionSubmitApplication(BackendAction):
+    """提交 → a summary and a confirmation question; 确认 → commitments for non-key gaps, then submit."""
+
+    def name(self) -> str:
+        return "action_submit_application"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        applicant = applicant_of(tracker)
+        confirmed = tracker.get_slot(CONFIRMING) == "submit" and latest_intent(tracker) == "affirm"
+        application = await find_application(tracker, editable=True)
+        if application is None:
+            latest = await find_application(tracker, editable=False)
+            if latest is not None:
+                dispatcher.utter_message(
+                    text=f"申请 {latest['code']} 已经提交过了，"
+                    f"当前为“{latest['status_label']}”，无需再次提交。",
+                    buttons=[button("办理进度", "/ask_progress")],
+                )
+            else:
+                dispatcher.utter_message(
+                    text="您还没有可以提交的申请。回复“我要申请”即可开始。",
+                    buttons=[button("我要申请", "/start_application")],
+                )
+            return [SlotSet(CONFIRMING, None)]
+        code = application["code"]
+        events: list[dict[str, Any]] = [SlotSet("application_code", code), SlotSet(CONFIRMING, None)]
+        missing = unsatisfied(application)
+        key_missing = [m for m in missing if m["key"]]
+        if key_missing:
+            dispatcher.utter_message(
+                text=f"申请 {code} 还缺少关键材料，补齐后才能受理：\n"
+                + "\n".join(material_line(m) for m in key_missing)
+                + "\n\n"
+                + upload_hint(key_missing[0])
+            )
+            return events
+        if application["operation"] == "open":
+            checklist = await self.backend.checklist(application["package_id"], application["answers"])
+            if checklist["unanswered"]:
+                dispatcher.utter_message(
+                    text=f"提交前还需要回答 {len(checklist['unanswered'])} 个问题（决定需要办哪些许可）。",
+                    buttons=[button("现在回答", "/start_checklist")],
+                )
+                return events
+        later = [m for m in missing if not m["key"]]
+        if not confirmed:
+            lines = [
+                f"即将提交申请 {code}（{application['package_name']}·{application['operation_label']}）。",
+                f"经营者：{application['applicant'].get('operator_name') or '（未填）'}；"
+                f"地址：{application['applicant'].get('address') or '（未填）'}",
+            ]
+            if later:
+                lines.append("以下非关键材料还没上传，提交时将按“容缺后补”办理，受理后请在规定期限内补交：")
+                lines += [f"· {m['name']}" for m in later]
+            lines.append("确认提交吗？")
+            dispatcher.utter_message(
+                text="\n".join(lines),
+                buttons=[button("确认提交", "/affirm"), button("暂不提交", "/deny")],
+            )
+            return [SlotSet("application_code", code), SlotSet(CONFIRMING, "submit")]
+        for material in later:
+            await self.backend.commit_material(applicant, code, material["material_id"])
+        result = await self.backend.submit(applicant, code)
+        if result["status"] == "needs_correction":
+            notice = result.get("correction_notice") or {}
+            dispatcher.utter_message(
+                text=f"申请 {code} 已提交，但还不能受理。{notice.get('message', '')}",
+                buttons=[button("还缺什么材料", "/ask_missing_materials")],
+            )
+        else:
+            dispatcher.utter_message(
+                text=f"提交成功！申请 {code} 已受理，各部门同步审批，"
+                f"{within(result['promised_days'])}。每一步进展我都会通知您，"
+                "也可以随时回复“办理进度”查看。",
+                buttons=[button("办理进度", "/ask_progress")],
+            )
+            if later:
+                dispatcher.utter_message(
+                    text="别忘了在期限内补交容缺的材料，回复“还缺什么材料”可以查看截止日期。"
+                )
+        return events
+
+
+# --- progress --------------------------------------------------------------------------------------------
+
+
+def task_line(task: dict[str, Any]) -> str:
+    line = f"· {task['department_name']}｜{task['licence_name']}：{task['status_label']}"
+    if task["status"] in ("pending", "waiting", "inspection_scheduled", "correction_requested"):
+        if task.get("inspection_date") and task["status"] == "inspection_scheduled":
+            line += f"，现场核查安排在 {short_date(task['inspection_date'])}"
+        if task.get("due_date"):
+            line += f"，预计 {short_date(task['due_date'])} 前办结"
+        if task.get("overdue"):
+            line += "（已超过承诺时限，我们会督促办理）"
+    if task.get("reason") and task["status"] in ("correction_requested", "rejected"):
+        line += f"\n  原因：{task['reason']}"
+    return line
+
+
+class ActionShowProgress(BackendAction):
+    def name(self) -> str:
+        return "action_show_progress"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        applicant = applicant_of(tracker)
+        said = latest_entity(tracker, "application_code")
+        if said:
+            code = application_code(said) or said
+            try:
+                application = await self.backend.application(applicant, code)
+            except BackendRefused as refused:
+                if refused.status != 404:
+                    raise
+                dispatcher.utter_message(
+                    text=f"没有找到编码为 {code} 的申请。请核对编码（格式如 ZL-20250312-7K3M9Q），"
+                    "只能查询您本人提交的申请。"
+                )
+                return []
+            return self._show(dispatcher, tracker, application)
+        applications = await self.backend.applications(applicant)
+        if not applications:
+            dispatcher.utter_message(
+                text="您目前还没有申请记录。想开店办证的话，我可以先帮您列一份材料清单。",
+                buttons=[button("列材料清单", "/start_checklist"), button("我要申请", "/start_application")],
+            )
+            return []
+        if len(applications) == 1:
+            return self._show(dispatcher, tracker, applications[0])
+        applications.sort(key=lambda a: a["created_at"], reverse=True)
+        dispatcher.utter_message(
+            text=f"您有 {len(applications)} 份申请，想查看哪一份？",
+            buttons=[
+                button(
+                    f"{a['package_name']}·{a['operation_label']} {a['code']}（{a['status_label']}）",
+                    f'/ask_progress{{"application_code": "{a["code"]}"}}',
+                )
+                for a in applications[:8]
+            ],
+        )
+        return []
+
+    def _show(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, application: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        code = application["code"]
+        status = application["status"]
+        lines = [
+            f"申请 {code}（{application['package_name']}·{application['operation_label']}）"
+            f"当前状态：{application['status_label']}"
+        ]
+        buttons: Buttons = []
+        events: list[dict[str, Any]] = [SlotSet("application_code", code)]
+        if status == "draft":
+            missing = unsatisfied(application)
+            lines.append(
+                "还没有提交。"
+                + (f"还需要上传 {len(missing)} 份材料。" if missing else "材料已齐全，可以提交了。")
+            )
+            buttons = [
+                button("还缺什么材料", "/ask_missing_materials"),
+                button("提交申请", "/submit_application"),
+            ]
+        elif status == "needs_correction" and not application["tasks"]:
+            notice = application.get("correction_notice") or {}
+            lines.append(notice.get("message") or "材料还不齐全，补齐后即可受理。")
+            buttons = [button("还缺什么材料", "/ask_missing_materials")]
+        if application["tasks"]:
+            lines.append("各部门办理情况：")
+            lines += [task_line(task) for task in application["tasks"]]
+            if status in ("accepted", "in_review", "needs_correction"):
+                lines.append(f"全部{within(application['promised_days'])}。")
+        if status == "completed":
+            number = application.get("licence_number")
+            lines.append(
+                "已全部办结！"
+                + (f"行业综合许可证编号 {number}，回复“亮证”即可查看证照和二维码。" if number else "")
+            )
+            buttons = [button("亮证", "/show_licence")]
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
+        if status == "completed" and tracker.get_slot("rating_application") != code:
+            dispatcher.utter_message(response="utter_ask_rating")
+            events.append(SlotSet("rating_application", code))
+        return events

@@ -1,0 +1,88 @@
+"""Human service (帮办代办): the applicant asks for a person (转人工), complains (投诉), or the assistant
+fails to understand twice in a row. The backend opens the handoff and words the reply (it knows office
+hours and the hotline); the custom payload ``{"handoff": {"id": ...}}`` tells the gateway to switch this
+person to human mode (bot/README.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendRefused, BackendUnavailable, backend
+from actions.dialogue import BackendAction, applicant_of, is_command, latest_intent
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "抱歉，暂时没能为您转接人工服务，请稍后再试；着急的话可以直接拨打 12345 政务服务便民热线。"
+FALLBACK = "nlu_fallback"
+
+
+def recent_user_texts(tracker: Tracker, limit: int = 3) -> list[str]:
+    """What the applicant said last (oldest first), so staff see why they were called without asking."""
+    texts: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            text = str(event.get("text") or "").strip()
+            if text and not is_command(text):
+                texts.append(text)
+            if len(texts) == limit:
+                break
+    return texts[::-1]
+
+
+def previous_user_intent(tracker: Tracker) -> str | None:
+    """The intent of the applicant's message before the latest one."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen == 2:
+                return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+    return None
+
+
+class ActionHandoff(BackendAction):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        intent = latest_intent(tracker)
+        reason = {"complain": "complaint", FALLBACK: "fallback"}.get(intent or "", "asked")
+        return await hand_off(dispatcher, tracker, reason)
+
+
+async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[dict[str, Any]]:
+    note = " / ".join(recent_user_texts(tracker)) or None
+    try:
+        handoff = await backend().request_handoff(applicant_of(tracker), reason, note)
+    except (BackendUnavailable, BackendRefused) as exc:
+        log.warning("handoff for %s failed: %r", tracker.sender_id, exc)
+        dispatcher.utter_message(text=UNAVAILABLE)
+        return []
+    dispatcher.utter_message(text=handoff["message"])
+    dispatcher.utter_message(json_message={"handoff": {"id": handoff["id"]}})
+    return [SlotSet("handoff_id", str(handoff["id"]))]
+
+
+class ActionFallback(BackendAction):
+    """NLU was unsure: ask to rephrase once; unsure again right after → a person takes over."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if previous_user_intent(tracker) != FALLBACK:
+            dispatcher.utter_message(response="utter_please_rephrase")
+            return []
+        dispatcher.utter_message(text="抱歉，我还是没能理解您的意思。我请工作人员来帮您。")
+        return await hand_off(dispatcher, tracker, "fallback")

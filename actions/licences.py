@@ -1,0 +1,240 @@
+"""The comprehensive licence (行业综合许可证): showing it (亮证: the card picture with its QR code and the
+verification link), and starting a change (联合变更) or a cancellation (联合注销) of it.
+
+A change or cancellation is an application too: the backend lists its materials (config/lifecycle.yaml)
+and the applicant uploads and submits them the same way as when opening.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.applications import guide_uploads, idempotency_key
+from actions.backend import BackendUnavailable, backend
+from actions.dialogue import BUSY, BackendAction, applicant_of, button, latest_entity, said_since_user_spoke
+from actions.parsing import licence_number
+
+log = logging.getLogger(__name__)
+
+INACTIVE = ("revoked", "cancelled", "expired")
+# change_item entity values (nlu_data/nlu/synonyms.yml) → the backend's LicenceChanges fields.
+CHANGE_FIELDS = {
+    "address": "address",
+    "legal_representative": "legal_representative",
+    "name": "operator_name",
+}
+CHANGE_LABELS = {
+    "address": "经营地址",
+    "legal_representative": "法定代表人",
+    "name": "名称",
+    "scope": "经营范围",
+}
+
+
+def active(licences: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [lic for lic in licences if lic["status"] not in INACTIVE]
+
+
+def image_url(path: str) -> str:
+    """Card pictures: backend-relative URLs are fine (the gateway joins them to its backend base); an
+    explicit BACKEND_PUBLIC_URL makes them absolute for clients that reach Rasa directly."""
+    public = backend().settings
+    if path.startswith("/") and public.public_url != public.url:
+        return backend().public_link(path)
+    return path
+
+
+async def chosen_licence(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, intent: str, verb: str
+) -> dict[str, Any] | None:
+    """The licence to change or cancel: the only active one, or the one named; asks when unclear."""
+    licences = active(await backend().licences(applicant_of(tracker)))
+    if not licences:
+        dispatcher.utter_message(
+            text=f"您名下还没有有效的行业综合许可证，暂时无法办理{verb}。"
+            "如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
+        )
+        return None
+    wanted = licence_number(latest_entity(tracker, "licence_number") or tracker.get_slot("licence_number"))
+    for lic in licences:
+        if lic["number"] == wanted:
+            return lic
+    if len(licences) == 1:
+        return licences[0]
+    dispatcher.utter_message(
+        text=f"您有 {len(licences)} 张许可证，要{verb}哪一张？",
+        buttons=[
+            button(
+                f"{lic['operator_name']} {lic['number']}", f'/{intent}{{"licence_number": "{lic["number"]}"}}'
+            )
+            for lic in licences[:8]
+        ],
+    )
+    return None
+
+
+class ActionShowLicence(BackendAction):
+    """亮证: the card picture (with the QR code) and the verification link of each licence."""
+
+    def name(self) -> str:
+        return "action_show_licence"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        applicant = applicant_of(tracker)
+        licences = await self.backend.licences(applicant)
+        if not licences:
+            in_progress = [
+                a
+                for a in await self.backend.applications(applicant)
+                if a["status"] in ("accepted", "in_review")
+            ]
+            text = "您名下还没有已核发的行业综合许可证。"
+            if in_progress:
+                text += f"您的申请 {in_progress[0]['code']} 正在审批中，办结后即可在这里亮证。"
+            dispatcher.utter_message(text=text, buttons=[button("办理进度", "/ask_progress")])
+            return []
+        wanted = licence_number(latest_entity(tracker, "licence_number"))
+        shown = [lic for lic in licences if lic["number"] == wanted] or sorted(
+            licences, key=lambda lic: (lic["status"] in INACTIVE, lic["issued_at"]), reverse=False
+        )
+        for lic in shown[:3]:
+            permits = "、".join(
+                p["licence_name"]
+                + ("" if p["status_label"] in ("有效", "已批准") else f"（{p['status_label']}）")
+                for p in lic["permits"]
+            )
+            lines = [
+                f"行业综合许可证 {lic['number']}（{lic['status_label']}）",
+                f"经营者：{lic['operator_name']}｜法定代表人：{lic['legal_representative']}",
+                f"地址：{lic['address']}",
+                f"包含：{permits}",
+            ]
+            if lic.get("verification_url"):
+                lines.append(f"核验链接：{lic['verification_url']}")
+                lines.append(
+                    "检查人员扫描证上的二维码，可以实时查看每项许可的状态；任何一项变更，二维码显示的内容都会同步更新。"
+                )
+            dispatcher.utter_message(text="\n".join(lines))
+            if lic.get("card_url"):
+                dispatcher.utter_message(image=image_url(lic["card_url"]))
+        if len(licences) > 3:
+            dispatcher.utter_message(text=f"您共有 {len(licences)} 张许可证，以上是其中 3 张。")
+        return []
+
+
+class ValidateChangeForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_change_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        try:
+            activating = not tracker.get_slot("change_value") and not tracker.get_slot("requested_slot")
+            # Activation: without a licence there is nothing to change, so the form ends at once
+            # (action_start_change then stays silent because no new value was given).
+            if activating and not active(await backend().licences(applicant_of(tracker))):
+                dispatcher.utter_message(
+                    text="您名下还没有有效的行业综合许可证，暂时无法办理变更。"
+                    "如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
+                )
+                return [SlotSet("change_item", None), SlotSet("requested_slot", None)]
+            return await super().run(dispatcher, tracker, domain)
+        except BackendUnavailable:
+            if not said_since_user_spoke(tracker, BUSY):
+                dispatcher.utter_message(text=BUSY)
+            return [SlotSet("requested_slot", None)]
+
+    def validate_change_item(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value in CHANGE_FIELDS:
+            return {"change_item": value}
+        if value == "scope":
+            dispatcher.utter_message(
+                text="经营范围的变更涉及许可事项的增减，需要窗口工作人员核实后办理。您可以回复“转人工”，"
+                "或者选择变更其他内容："
+            )
+        return {"change_item": None}
+
+    def validate_change_value(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if text.startswith("/") or len(text) < 2:
+            dispatcher.utter_message(text="请直接告诉我变更后的内容，例如新的地址或新法定代表人的姓名。")
+            return {"change_value": None}
+        return {"change_value": text[:300]}
+
+
+class ActionStartChange(BackendAction):
+    def name(self) -> str:
+        return "action_start_change"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        item, value = tracker.get_slot("change_item"), tracker.get_slot("change_value")
+        if item not in CHANGE_FIELDS or not value:
+            return []  # the form ended early and has said why
+        licence = await chosen_licence(dispatcher, tracker, intent="change_licence", verb="变更")
+        if licence is None:
+            return []
+        applicant = applicant_of(tracker)
+        body = {
+            "operation": "change",
+            "licence_number": licence["number"],
+            "changes": {CHANGE_FIELDS[item]: value},
+        }
+        application = await self.backend.create_application(
+            applicant, body, idempotency_key=idempotency_key(applicant, body)
+        )
+        dispatcher.utter_message(
+            text=f"已为许可证 {licence['number']} 创建变更申请 {application['code']}："
+            f"{CHANGE_LABELS[item]}改为“{value}”。各项许可信息会一并变更，二维码显示的内容也会同步更新。"
+        )
+        await guide_uploads(dispatcher, self.backend, applicant, application)
+        return [
+            SlotSet("application_code", application["code"]),
+            SlotSet("operation", "change"),
+            SlotSet("licence_number", licence["number"]),
+            SlotSet("change_item", None),
+            SlotSet("change_value", None),
+        ]
+
+
+class ActionStartCancel(BackendAction):
+    def name(self) -> str:
+        return "action_start_cancel"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        licence = await chosen_licence(dispatcher, tracker, intent="cancel_licence", verb="注销")
+        if licence is None:
+            return []
+        applicant = applicant_of(tracker)
+        body = {"operation": "cancel", "licence_number": licence["number"]}
+        application = await self.backend.create_application(
+            applicant, body, idempotency_key=idempotency_key(applicant, body)
+        )
+        dispatcher.utter_message(
+            text=f"已为许可证 {licence['number']}（{licence['operator_name']}）"
+            f"创建注销申请 {application['code']}。"
+            "营业执照和各项许可将联合注销，一次办结。"
+        )
+        await guide_uploads(dispatcher, self.backend, applicant, application)
+        return [
+            SlotSet("application_code", application["code"]),
+            SlotSet("operation", "cancel"),
+            SlotSet("licence_number", licence["number"]),
+        ]

@@ -1,0 +1,276 @@
+"""Reading what people type: numbers in digits or Chinese numerals, yes/no, a choice among options, a 1–5
+score. Pure functions, so the questionnaire's understanding is tested without a server.
+
+Applicants write "两百平", "一百二十平米", "200㎡左右", "3个人", "是的", "不卖", "个体户"; NLU extracts
+entities for some of these, but the questionnaire also asks questions NLU has never seen, so the
+answer text itself is read here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+_DIGITS = {
+    **dict.fromkeys("零〇", 0), **dict.fromkeys("一壹", 1), **dict.fromkeys("二两贰", 2),
+    **dict.fromkeys("三叁", 3), **dict.fromkeys("四肆", 4), **dict.fromkeys("五伍", 5),
+    **dict.fromkeys("六陆", 6), **dict.fromkeys("七柒", 7), **dict.fromkeys("八捌", 8),
+    **dict.fromkeys("九玖", 9),
+}  # fmt: skip
+_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
+_CHINESE_NUMBER = re.compile(f"[{''.join(_DIGITS)}{''.join(_UNITS)}{''.join(_BIG_UNITS)}]+")
+_ARABIC_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
+# "十来个" / "二十多" / "一百多平" — the number before the vagueness is what counts.
+_VAGUE = re.compile(r"[来多余几]")
+
+
+def chinese_to_number(text: str) -> int | None:
+    """'一百二十' → 120, '两百' → 200, '十五' → 15, '三千五' → 3500, '一二零' → 120; None if unreadable."""
+    if not text or any(ch not in _DIGITS and ch not in _UNITS and ch not in _BIG_UNITS for ch in text):
+        return None
+    if all(ch in _DIGITS for ch in text):  # read digit by digit: "一二零"
+        return int("".join(str(_DIGITS[ch]) for ch in text))
+    total, section, digit = 0, 0, None
+    last_unit, zero_seen = 1, False
+    for ch in text:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+            zero_seen = zero_seen or digit == 0
+        elif ch in _UNITS:
+            unit = _UNITS[ch]
+            section += (1 if digit is None else digit) * unit
+            last_unit, zero_seen = unit, False
+            digit = None
+        else:  # 万 / 亿
+            section += digit or 0
+            total += section * _BIG_UNITS[ch]
+            section, digit, last_unit, zero_seen = 0, None, _BIG_UNITS[ch], False
+    if digit is not None:
+        # "三千五" means 3500, "两百五" 250: a trailing digit counts one unit below the last one,
+        # unless a 零 says the places in between are empty ("一百零五" is 105).
+        section += digit * (last_unit // 10 if last_unit >= 100 and not zero_seen else 1)
+    return total + section
+
+
+def find_number(text: str) -> float | None:
+    """The first number in a reply, in digits or Chinese numerals."""
+    text = text.translate(_FULLWIDTH)
+    candidates: list[tuple[int, float]] = []
+    if match := _ARABIC_NUMBER.search(text):
+        candidates.append((match.start(), float(match.group())))
+    for match in _CHINESE_NUMBER.finditer(text):
+        value = chinese_to_number(match.group())
+        if value is not None:
+            candidates.append((match.start(), float(value)))
+            break
+    if not candidates:
+        return None
+    return min(candidates)[1]
+
+
+def as_number_value(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+# --- yes / no ---------------------------------------------------------------------------------------------
+
+_NEGATIONS = ("不", "没", "无", "否", "别")
+# "好" and "行" are left out: "你好" is a greeting, not a yes (NLU's affirm intent covers "好的").
+_YES_WORDS = ("是", "有", "对", "会", "要", "卖", "用", "需要", "确认", "嗯")
+_ENGLISH = {"yes": True, "y": True, "ok": True, "true": True, "/affirm": True,
+            "no": False, "n": False, "false": False, "/deny": False}  # fmt: skip
+_NEGATED_PARTS = ("非处方", "无线", "无人")  # "非" / "无" inside a name is not a "no"
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """'是的' / '有' / '会卖' → True; '不是' / '没有' / '不卖' / '否' → False; None when unclear."""
+    cleaned = text.strip().lower()
+    if cleaned in _ENGLISH:
+        return _ENGLISH[cleaned]
+    if cleaned.startswith("/"):
+        return None
+    for part in _NEGATED_PARTS:
+        cleaned = cleaned.replace(part, "")
+    if any(word in cleaned for word in _NEGATIONS):
+        return False
+    if any(word in cleaned for word in _YES_WORDS):
+        return True
+    return None
+
+
+# --- choices ----------------------------------------------------------------------------------------------
+
+# Everyday words for catalog options (option labels are official: "个体工商户", "租赁"). Keys are option
+# ids in config/catalog/questions.yaml; an unknown id simply has no extra words.
+CHOICE_WORDS: dict[str, tuple[str, ...]] = {
+    "company": ("公司", "企业", "有限", "法人"),
+    "individual": ("个体", "个人", "自己干", "夫妻"),
+    "owned": ("自有", "自己的", "自家", "买的", "产权是我"),
+    "leased": ("租",),
+    "free_use": ("无偿", "亲戚", "朋友", "单位提供", "借"),
+    "no_title": ("没有产权", "没产权", "无产权", "自建", "没有房产证", "没房产证"),
+    "passenger": ("客运",),
+    "freight": ("货运", "货"),
+}
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[\s（）()，,。.、:：“”\"'!！?？]", "", text).lower()
+
+
+def parse_choice(text: str, options: Sequence[dict[str, Any]]) -> str | None:
+    """The option id a reply picks: its label, its id, its number in the list, or an everyday word."""
+    cleaned = _normalise(text)
+    if not cleaned:
+        return None
+    # "2" or "第二个": the position in the list shown (WeChat buttons become numbered replies).
+    number = find_number(cleaned)
+    if number is not None and cleaned.strip("第个项选号") in {str(int(number)), _chinese_digit(int(number))}:
+        index = int(number) - 1
+        return str(options[index]["id"]) if 0 <= index < len(options) else None
+    for option in options:
+        if cleaned in (_normalise(option["label"]), option["id"].lower()):
+            return str(option["id"])
+    # Longest match first: "没有产权证明" must beat "产权".
+    scored: list[tuple[int, str]] = []
+    for option in options:
+        words = [_normalise(option["label"]), *CHOICE_WORDS.get(option["id"], ())]
+        for word in words:
+            if word and word in cleaned:
+                scored.append((len(word), str(option["id"])))
+    if not scored:
+        # The label's core without qualifiers: "公司（企业）" → "公司".
+        for option in options:
+            core = re.split(r"[（(]", option["label"])[0]
+            if core and _normalise(core) in cleaned:
+                scored.append((len(core), str(option["id"])))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    best = [option for length, option in scored if length == scored[0][0]]
+    return best[0] if len(set(best)) == 1 else None
+
+
+def _chinese_digit(n: int) -> str:
+    return "一二三四五六七八九十"[n - 1] if 1 <= n <= 10 else ""
+
+
+# --- the questionnaire's answers -------------------------------------------------------------------------
+
+
+def parse_answer(question: dict[str, Any], text: str) -> tuple[bool, Any]:
+    """(True, value) when `text` answers `question` (a catalog question), else (False, None)."""
+    kind = question.get("type")
+    if kind == "bool":
+        value = parse_yes_no(text)
+        return (value is not None, value)
+    if kind == "choice":
+        choice = parse_choice(text, question.get("options") or [])
+        return (choice is not None, choice)
+    if kind == "number":
+        number = find_number(text)
+        if number is None:
+            if any(word in text for word in ("没有", "无", "零")) and (question.get("min") or 0) <= 0:
+                return (True, 0)
+            if any(word in text for word in ("就我", "只有我", "我自己", "我一个")):
+                return (True, 1)
+            return (False, None)
+        low, high = question.get("min"), question.get("max")
+        if (low is not None and number < low) or (high is not None and number > high):
+            return (False, None)
+        return (True, as_number_value(number))
+    return (False, None)
+
+
+def describe_answer(question: dict[str, Any], value: Any) -> str:
+    """How an answer reads back to the applicant: '是' / '个体工商户' / '200 平方米'."""
+    kind = question.get("type")
+    if kind == "bool":
+        return "是" if value else "否"
+    if kind == "choice":
+        for option in question.get("options") or []:
+            if option["id"] == value:
+                return str(option["label"])
+        return str(value)
+    if kind == "number":
+        unit = question.get("unit") or ""
+        return f"{as_number_value(float(value))}{' ' + unit if unit else ''}"
+    return str(value)
+
+
+# --- ratings ----------------------------------------------------------------------------------------------
+
+_SCORE_WORDS = (
+    (("非常满意", "满分", "五星好评", "好评", "很满意", "特别满意", "超赞"), 5),
+    (("很不满意", "非常不满意", "极差", "太差", "差评"), 1),
+    (("不满意", "不太满意"), 2),
+    (("一般", "基本满意", "还行", "凑合", "马马虎虎"), 3),
+    (("满意", "不错", "挺好"), 4),
+)
+
+
+def parse_score(text: str | None) -> int | None:
+    """'5分' / '五星' / '4' / '满意' → 1..5; None when there is no score."""
+    if not text:
+        return None
+    cleaned = _normalise(str(text))
+    # Words first: "一般" holds the numeral 一 but means 3.
+    for words, score in _SCORE_WORDS:
+        if any(word in cleaned for word in words):
+            return score
+    number = find_number(cleaned)
+    if number is not None and 1 <= number <= 5 and float(number).is_integer():
+        return int(number)
+    return None
+
+
+# --- identifiers -----------------------------------------------------------------------------------------
+
+_CODE = re.compile(r"zl-?(\d{8})-?([0-9a-z]{6})", re.IGNORECASE)
+_LICENCE = re.compile(r"xk-?(\d{4})-?([0-9a-z]{6})", re.IGNORECASE)
+
+
+def application_code(text: str | None) -> str | None:
+    """'zl20250312abc123' → 'ZL-20250312-ABC123' (the backend accepts any case, with or without dashes)."""
+    match = _CODE.search(text or "")
+    return f"ZL-{match.group(1)}-{match.group(2).upper()}" if match else None
+
+
+def licence_number(text: str | None) -> str | None:
+    match = _LICENCE.search(text or "")
+    return f"XK-{match.group(1)}-{match.group(2).upper()}" if match else None
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    chars = iter(long)
+    return all(ch in chars for ch in short)
+
+
+def best_match(query: str, candidates: Iterable[tuple[str, str]], *, min_score: float = 0.0) -> list[str]:
+    """Keys of the candidates whose text shares the most characters with `query` (ties all returned).
+
+    Used to find the checklist item an applicant names: "租赁合同" against "经营场所使用证明：…租赁合同…".
+    Single characters are weak evidence, so the score counts shared bigrams and substrings.
+    """
+    query = _normalise(query)
+    if not query:
+        return []
+    grams = {query[i : i + 2] for i in range(len(query) - 1)} or {query}
+    scored: list[tuple[float, str]] = []
+    for key, text in candidates:
+        norm = _normalise(text)
+        score = float(sum(1 for gram in grams if gram in norm)) / len(grams)
+        if query in norm:
+            score += 1.0
+        elif len(query) >= 2 and _is_subsequence(query, norm):
+            # "房产证" in "房屋产权证明", "法人身份证" in "法定代表人…身份证件": abbreviations keep the order.
+            score += 0.8
+        if score > min_score:
+            scored.append((score, key))
+    if not scored:
+        return []
+    top = max(score for score, _ in scored)
+    return [key for score, key in scored if score == top]

@@ -1,0 +1,303 @@
+"""Applications: the applicant data form, creating the draft, uploads, what is missing, submitting with
+confirmation, progress per department."""
+
+from actions.applications import (
+    ActionAttachMaterial,
+    ActionShowMissingMaterials,
+    ActionShowProgress,
+    ActionStartApplication,
+    ActionSubmitApplication,
+    ValidateApplicationForm,
+)
+from tests.actions.conftest import form_state, run_action, tracker_state
+
+FORM = "application_form"
+LOCATION = '/share_location{"latitude":35.1,"longitude":118.3,"label":"临沂市兰山区通达路88号"}'
+INFO = {
+    "operator_name": "老王火锅",
+    "legal_representative": "王五",
+    "address": "兰山区通达路88号",
+    "phone": "13912345678",
+}
+
+
+async def test_applicant_data_is_cleaned_of_what_people_say_around_it(api, applicant, domain):
+    for slot, said, kept in [
+        ("operator_name", "店名叫老王火锅", "老王火锅"),
+        ("legal_representative", "法人是李四", "李四"),
+        ("address", "地址在兰山区通达路88号", "兰山区通达路88号"),
+        ("address", LOCATION, "临沂市兰山区通达路88号"),
+        ("phone", "我的电话 139 1234 5678", "13912345678"),
+    ]:
+        state = form_state(
+            applicant,
+            said,
+            "inform",
+            form=FORM,
+            requested=slot,
+            candidates={slot: said},
+            slots={"industry": "restaurant"},
+        )
+        ran = await run_action(ValidateApplicationForm(), state, domain)
+        assert ran.slots[slot] == kept, said
+        assert ran.messages == []
+
+
+async def test_a_wrong_phone_number_is_asked_again(api, applicant, domain):
+    state = form_state(
+        applicant,
+        "1391234",
+        "inform",
+        form=FORM,
+        requested="phone",
+        candidates={"phone": "1391234"},
+        slots={"industry": "restaurant"},
+    )
+    ran = await run_action(ValidateApplicationForm(), state, domain)
+    assert ran.slots == {"phone": None}
+    assert ran.responses() == ["utter_invalid_phone"]
+
+
+async def test_the_draft_is_created_with_the_questionnaire_answers(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_answers": {"package_id": "restaurant", "answers": {"area": 120}},
+        **INFO,
+    }
+    ran = await run_action(ActionStartApplication(), tracker_state(applicant, slots=slots), domain)
+    code = ran.slots["application_code"]
+    assert code.startswith("ZL-") and f"统一编码：{code}" in ran.texts[0]
+    assert "请上传【证照联办综合申请表】" in ran.text
+    assert "还有 8 个情况没回答" in ran.text
+    assert all(ran.slots[slot] is None for slot in INFO)
+    created = api.call("GET", f"/applications/{code}", applicant=applicant)
+    assert created["answers"]["area"] == 120 and created["applicant"]["operator_name"] == "老王火锅"
+    # Asking again reuses the draft instead of making a second one.
+    again = await run_action(ActionStartApplication(), tracker_state(applicant, slots=slots), domain)
+    assert again.slots["application_code"] == code and "申请草稿" in again.texts[0]
+
+
+async def test_a_photo_sent_before_the_application_is_filed_when_it_is_created(api, applicant, domain):
+    photo = api.upload(applicant)
+    state = tracker_state(
+        applicant, "/upload_material", "upload_material", entities={"file_id": photo["file_id"]}
+    )
+    ran = await run_action(ActionAttachMaterial(), state, domain)
+    assert "您还没有创建申请" in ran.text and ran.slots["file_id"] == photo["file_id"]
+    slots = {"industry": "bookstore", **INFO, "file_id": photo["file_id"], "material_hint": "身份证"}
+    ran = await run_action(ActionStartApplication(), tracker_state(applicant, slots=slots), domain)
+    assert "您之前发来的文件已登记为【法定代表人（负责人、经营者）身份证件】" in ran.text
+    created = api.call("GET", f"/applications/{ran.slots['application_code']}", applicant=applicant)
+    assert {m["material_id"]: m["file_ids"] for m in created["materials"]}["applicant_id"] == [
+        photo["file_id"]
+    ]
+
+
+async def test_an_unnamed_photo_goes_to_the_next_missing_item(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    photo = api.upload(applicant)
+    state = tracker_state(
+        applicant,
+        f'/upload_material{{"file_id":"{photo["file_id"]}"}}',
+        "upload_material",
+        entities={"file_id": photo["file_id"]},
+        slots={"application_code": code},
+    )
+    ran = await run_action(ActionAttachMaterial(), state, domain)
+    assert ran.texts[0].startswith(f"已收到，已作为【证照联办综合申请表】登记到申请 {code}。")
+    assert "下一份请上传【法定代表人（负责人、经营者）身份证件】" in ran.text
+    assert ran.slots == {"file_id": None, "material_hint": None, "application_code": code}
+
+
+async def test_a_named_photo_goes_to_the_item_named(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    photo = api.upload(applicant)
+    state = tracker_state(
+        applicant,
+        "/upload_material",
+        "upload_material",
+        entities={"file_id": photo["file_id"]},
+        slots={"application_code": code, "material_hint": "租赁合同"},
+    )
+    ran = await run_action(ActionAttachMaterial(), state, domain)
+    assert "已作为【经营场所使用证明】登记" in ran.text
+    items = {
+        m["material_id"]: m
+        for m in api.call("GET", f"/applications/{code}", applicant=applicant)["materials"]
+    }
+    assert items["premises_proof"]["status"] == "provided"
+
+
+async def test_an_unclear_name_is_asked_with_buttons(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    photo = api.upload(applicant)
+    state = tracker_state(
+        applicant,
+        "/upload_material",
+        "upload_material",
+        entities={"file_id": photo["file_id"]},
+        slots={"application_code": code, "material_hint": "门头照"},
+    )
+    ran = await run_action(ActionAttachMaterial(), state, domain)
+    assert "请问这是哪一份材料" in ran.text
+    payload = f'/upload_material{{"file_id": "{photo["file_id"]}", "material_hint": "applicant_id"}}'
+    assert {"title": "法定代表人（负责人、经营者）身份证件", "payload": payload} in ran.buttons
+    assert ran.slots["file_id"] is None
+
+
+async def test_saying_what_comes_next_waits_for_the_photo(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    state = tracker_state(
+        applicant,
+        "我要上传身份证",
+        "upload_material",
+        entities={"material_hint": "身份证"},
+        slots={"application_code": code},
+    )
+    ran = await run_action(ActionAttachMaterial(), state, domain)
+    assert "请上传【法定代表人（负责人、经营者）身份证件】" in ran.text
+    assert ran.slots["material_hint"] == "applicant_id"
+
+
+async def test_what_is_missing_lists_every_item_with_its_status(api, applicant, domain):
+    created = api.application(applicant)
+    api.call(
+        "POST",
+        f"/applications/{created['code']}/materials",
+        {"material_id": "applicant_id"},
+        applicant=applicant,
+    )
+    ran = await run_action(
+        ActionShowMissingMaterials(),
+        tracker_state(applicant, "还缺什么材料", "ask_missing_materials"),
+        domain,
+    )
+    assert "· 法定代表人（负责人、经营者）身份证件：已提交" in ran.text
+    assert "· 证照联办综合申请表：未提交" in ran.text
+
+
+async def test_what_is_missing_before_any_application(api, applicant, domain):
+    state = tracker_state(applicant, "要准备什么", "ask_missing_materials", slots={"industry": "pharmacy"})
+    ran = await run_action(ActionShowMissingMaterials(), state, domain)
+    assert "您还没有创建申请" in ran.text and "药" in ran.text
+
+
+async def test_submit_waits_for_key_materials(api, applicant, domain):
+    code = api.application(applicant, answers=api.complete_answers("bookstore"))["code"]
+    ran = await run_action(
+        ActionSubmitApplication(), tracker_state(applicant, "提交申请", "submit_application"), domain
+    )
+    assert f"申请 {code} 还缺少关键材料" in ran.text
+    assert ran.slots["confirming"] is None
+
+
+async def test_submit_asks_for_confirmation_then_submits_with_commitments(api, applicant, domain):
+    created = api.application(applicant, "restaurant", answers=api.complete_answers("restaurant"))
+    code = created["code"]
+    for material in created["materials"]:
+        if material["key"]:
+            api.call(
+                "POST",
+                f"/applications/{code}/materials",
+                {"material_id": material["material_id"]},
+                applicant=applicant,
+            )
+    ran = await run_action(
+        ActionSubmitApplication(), tracker_state(applicant, "提交", "submit_application"), domain
+    )
+    assert "确认提交吗？" in ran.text and "容缺后补" in ran.text
+    assert ran.buttons == [
+        {"title": "确认提交", "payload": "/affirm"},
+        {"title": "暂不提交", "payload": "/deny"},
+    ]
+    assert ran.slots == {"application_code": code, "confirming": "submit"}
+    state = tracker_state(applicant, "/affirm", "affirm", slots=ran.slots)
+    ran = await run_action(ActionSubmitApplication(), state, domain)
+    assert f"提交成功！申请 {code} 已受理" in ran.text
+    assert api.call("GET", f"/applications/{code}", applicant=applicant)["status"] in (
+        "accepted",
+        "in_review",
+    )
+
+
+async def test_progress_with_no_application(api, applicant, domain):
+    ran = await run_action(
+        ActionShowProgress(), tracker_state(applicant, "办到哪一步了", "ask_progress"), domain
+    )
+    assert "还没有申请记录" in ran.text
+
+
+async def test_progress_shows_each_department_and_due_date(api, applicant, domain):
+    accepted = api.accepted_application(applicant)
+    ran = await run_action(
+        ActionShowProgress(), tracker_state(applicant, "办到哪一步了", "ask_progress"), domain
+    )
+    assert f"申请 {accepted['code']}（书店·开办）当前状态：" in ran.text
+    assert "· 市场监督管理局｜营业执照：" in ran.text and "前办结" in ran.text
+    assert ran.slots == {"application_code": accepted["code"]}
+
+
+async def test_progress_asks_which_when_there_are_several(api, applicant, domain):
+    first = api.application(applicant)["code"]
+    second = api.application(applicant, "pharmacy")["code"]
+    ran = await run_action(
+        ActionShowProgress(), tracker_state(applicant, "进度怎么样了", "ask_progress"), domain
+    )
+    assert "您有 2 份申请" in ran.text
+    payloads = [b["payload"] for b in ran.buttons]
+    assert payloads == [
+        f'/ask_progress{{"application_code": "{second}"}}',
+        f'/ask_progress{{"application_code": "{first}"}}',
+    ]
+    chosen = tracker_state(applicant, payloads[1], "ask_progress", entities={"application_code": first})
+    ran = await run_action(ActionShowProgress(), chosen, domain)
+    assert f"申请 {first}" in ran.text and "还没有提交" in ran.text
+
+
+async def test_progress_of_someone_elses_code_is_not_found(api, applicant, domain):
+    other = api.application(applicant + "-other")["code"]
+    state = tracker_state(
+        applicant, f"查询{other.lower()}", "ask_progress", entities={"application_code": other.lower()}
+    )
+    ran = await run_action(ActionShowProgress(), state, domain)
+    assert f"没有找到编码为 {other} 的申请" in ran.text
+
+
+async def test_a_completed_application_offers_the_rating_once(api, applicant, domain):
+    done = api.issue_licence(applicant)
+    assert done["status"] == "completed"
+    ran = await run_action(ActionShowProgress(), tracker_state(applicant, "办好了吗", "ask_progress"), domain)
+    assert "已全部办结" in ran.text and done["licence_number"] in ran.text
+    assert ran.responses() == ["utter_ask_rating"]
+    assert ran.slots["rating_application"] == done["code"]
+    again = tracker_state(applicant, "办好了吗", "ask_progress", slots={"rating_application": done["code"]})
+    assert (await run_action(ActionShowProgress(), again, domain)).responses() == []
+
+
+async def test_free_text_applicant_data_yields_only_to_clear_interruptions(api, applicant, domain):
+    accepted = form_state(
+        applicant,
+        "王五",
+        "deny",
+        form=FORM,
+        requested="legal_representative",
+        candidates={"legal_representative": "王五"},
+        slots={"industry": "restaurant"},
+        confidence=0.7,
+    )
+    assert (await run_action(ValidateApplicationForm(), accepted, domain)).slots == {
+        "legal_representative": "王五"
+    }
+    for said, intent in [("算了", "cancel"), ("名称有什么要求吗", "ask_policy"), ("谢谢", "thanks")]:
+        state = form_state(
+            applicant,
+            said,
+            intent,
+            form=FORM,
+            requested="operator_name",
+            candidates={"operator_name": said},
+            slots={"industry": "restaurant"},
+        )
+        ran = await run_action(ValidateApplicationForm(), state, domain)
+        assert ran.events[-1]["event"] == "action_execution_rejected", said
+        assert ran.slots == {"operator_name": None}

@@ -1,0 +1,425 @@
+"""The questionnaire form: industry, the backend's questions one by one, validation and re-prompts,
+corrections, and the merged checklist it ends in."""
+
+from typing import Any
+
+from actions.checklist import (
+    ActionApplyCorrection,
+    ActionAskChecklistAnswer,
+    ActionShowChecklist,
+    ValidateChecklistForm,
+    correction_value_text,
+)
+from tests.actions.conftest import form_state, load_tracker, run_action, tracker_state
+
+FORM = "checklist_form"
+
+
+def answers(package_id: str, **values: Any) -> dict[str, Any]:
+    return {"package_id": package_id, "answers": values}
+
+
+async def validate(domain, sender, text, intent="inform", *, requested, candidates, slots=None, **more):
+    state = form_state(
+        sender, text, intent, form=FORM, requested=requested, candidates=candidates, slots=slots, **more
+    )
+    return await run_action(ValidateChecklistForm(), state, domain)
+
+
+async def test_free_text_industry_is_found_through_the_catalog_aliases(api, applicant, domain):
+    ran = await validate(
+        domain,
+        applicant,
+        "我准备开个小火锅店",
+        requested="industry",
+        candidates={"industry": "我准备开个小火锅店"},
+    )
+    assert ran.slots["industry"] == "restaurant"
+    assert ran.slots["checklist_answers"] == answers("restaurant")
+    assert ran.messages == []
+
+
+async def test_an_unknown_industry_is_asked_again_with_choices(api, applicant, domain):
+    ran = await validate(
+        domain, applicant, "开个宠物医院", requested="industry", candidates={"industry": "开个宠物医院"}
+    )
+    assert ran.slots["industry"] is None
+    assert "没能把“开个宠物医院”对应到联办的行业" in ran.text
+    assert {"title": "餐饮服务（饭店）", "payload": '/inform{"industry": "restaurant"}'} in ran.buttons
+
+
+async def test_an_area_said_with_the_industry_is_not_asked_again(api, applicant, domain):
+    ran = await validate(
+        domain,
+        applicant,
+        "我要开个200平的饭店",
+        "start_checklist",
+        requested=None,
+        candidates={"industry": "restaurant"},
+        entities={"industry": "restaurant", "area": "200平"},
+    )
+    assert ran.slots["checklist_answers"] == answers("restaurant", area=200)
+
+
+async def test_the_first_question_comes_from_the_backend_with_buttons(api, applicant, domain):
+    state = tracker_state(
+        applicant, slots={"industry": "restaurant", "checklist_answers": answers("restaurant")}
+    )
+    ran = await run_action(ActionAskChecklistAnswer(), state, domain)
+    assert "按“餐饮服务（饭店）”为您准备材料清单" in ran.texts[0]
+    assert "（第 1 题，共约 9 题）您打算以什么形式开办？" in ran.texts[1]
+    assert [b["title"] for b in ran.buttons] == ["公司（企业）", "个体工商户"]
+    assert ran.slots == {"checklist_question": "entity_type"}
+
+
+async def test_a_number_question_says_what_to_reply(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_answers": answers("restaurant", entity_type="individual", premises="leased"),
+    }
+    ran = await run_action(ActionAskChecklistAnswer(), tracker_state(applicant, slots=slots), domain)
+    assert "经营场所面积大约多少平方米" in ran.text and "请直接回复数字（单位：平方米）" in ran.text
+    assert ran.buttons == []
+
+
+async def test_an_answer_is_stored_and_the_next_question_chosen(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_answers": answers("restaurant"),
+        "checklist_question": "entity_type",
+    }
+    ran = await validate(
+        domain,
+        applicant,
+        "个体户",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "个体户"},
+        slots=slots,
+    )
+    assert ran.slots == {
+        "checklist_answer": None,
+        "checklist_answers": answers("restaurant", entity_type="individual"),
+        "checklist_question": "premises",
+    }
+    assert ran.messages == []
+
+
+async def test_a_reply_that_does_not_fit_is_re_prompted_politely(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_answers": answers("restaurant", entity_type="individual", premises="leased"),
+        "checklist_question": "area",
+    }
+    ran = await validate(
+        domain,
+        applicant,
+        "不太清楚",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "不太清楚"},
+        slots=slots,
+    )
+    assert ran.slots == {"checklist_answer": None}
+    assert ran.texts == ["抱歉，我没看懂“不太清楚”这个回答。请回复一个数字（1～100000平方米），例如 120。"]
+    again = [{"event": "bot", "text": ran.texts[0]}]
+    ran = await validate(
+        domain,
+        applicant,
+        "忘了",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "忘了"},
+        slots=slots,
+        events=again,
+    )
+    assert "转人工" in ran.text
+
+
+async def test_nlu_area_entity_helps_read_the_number(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_answers": answers("restaurant", entity_type="individual", premises="leased"),
+        "checklist_question": "area",
+    }
+    ran = await validate(
+        domain,
+        applicant,
+        "差不多两百平",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "差不多两百平"},
+        slots=slots,
+        entities={"area": "两百平"},
+    )
+    assert ran.slots["checklist_answers"]["answers"]["area"] == 200
+
+
+async def walk_through(domain, applicant, package_id, replies: dict[str, str]) -> dict[str, Any]:
+    """Answers the questionnaire as the form would, turn by turn; returns the final slots."""
+    slots: dict[str, Any] = {"industry": package_id, "checklist_answers": answers(package_id)}
+    for _ in range(20):
+        asked = await run_action(ActionAskChecklistAnswer(), tracker_state(applicant, slots=slots), domain)
+        slots.update(asked.slots)
+        question = slots["checklist_question"]
+        reply = replies[question]
+        ran = await validate(
+            domain,
+            applicant,
+            reply,
+            requested="checklist_answer",
+            candidates={"checklist_answer": reply},
+            slots=slots,
+        )
+        assert not ran.texts, (question, reply, ran.texts)
+        slots.update(ran.slots)
+        if ran.slots.get("requested_slot", "still asking") is None:
+            return slots
+    raise AssertionError("the questionnaire did not end")
+
+
+async def test_a_restaurant_questionnaire_ends_in_the_merged_checklist(api, applicant, domain):
+    replies = {
+        "entity_type": "个体工商户",
+        "premises": "租的",
+        "area": "320平",
+        "food_handlers": "5个人",
+        "cold_dishes": "/deny",
+        "takeaway": "有外卖，美团上",
+        "uses_gas": "用天然气",
+        "sells_alcohol": "卖啤酒",
+        "via_agent": "不用代办",
+    }
+    slots = await walk_through(domain, applicant, "restaurant", replies)
+    assert slots["checklist_answers"]["answers"]["area"] == 320
+    ran = await run_action(ActionShowChecklist(), tracker_state(applicant, slots=slots), domain)
+    text = ran.text
+    assert "· 经营场所面积大约多少平方米：320 平方米" in text
+    # 300 m² and more: fire safety check added; takeaway and gas add their materials, with reasons.
+    assert "消防安全检查" in text and "食品经营许可证" in text and "营业执照" in text
+    assert "外卖" in text and "燃气" in text
+    assert "关键材料" in text and "可容缺后补" in text
+    assert {"title": "开始申请", "payload": "/start_application"} in ran.buttons
+    assert ran.slots == {"checklist_answer": None, "checklist_question": None}
+
+
+async def test_switching_industry_mid_form_starts_afresh(api, applicant, domain):
+    slots = {"industry": "supermarket", "checklist_answers": answers("supermarket", entity_type="company")}
+    ran = await validate(
+        domain,
+        applicant,
+        "不是超市，是便利店",
+        "correct",
+        requested="checklist_answer",
+        candidates={"industry": "small_shop"},
+        slots=slots,
+        entities={"industry": "small_shop"},
+    )
+    assert ran.slots["industry"] == "small_shop"
+    assert ran.slots["checklist_answers"] == answers("small_shop")
+    assert "行业改为“小经营店”" in ran.text
+
+
+def test_the_new_value_is_read_out_of_a_correction():
+    assert "250" in correction_value_text("不是200，是250平")
+    assert "200" not in correction_value_text("不是200，是250平")
+    assert correction_value_text("不对，有外卖").strip("，") == "有外卖"
+    assert "150" in correction_value_text("刚才说错了，是150平不是100")
+
+
+async def test_correcting_the_area_inside_the_form(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_question": "food_handlers",
+        "checklist_answers": answers("restaurant", entity_type="individual", premises="leased", area=100),
+    }
+    state = tracker_state(
+        applicant, "不对，面积是200平", "correct", entities={"area": "200平"}, slots=slots, active_loop=FORM
+    )
+    ran = await run_action(ActionApplyCorrection(), state, domain)
+    assert ran.slots["checklist_answers"]["answers"]["area"] == 200
+    assert ran.texts == ["好的，已改为：经营场所面积大约多少平方米 —— 200 平方米。"]
+
+
+async def test_an_unclear_correction_inside_the_form_re_asks_the_last_question(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_question": "area",
+        "checklist_answers": answers("restaurant", entity_type="individual", premises="leased"),
+    }
+    state = tracker_state(applicant, "刚才那个选错了", "correct", slots=slots, active_loop=FORM)
+    ran = await run_action(ActionApplyCorrection(), state, domain)
+    assert ran.slots["checklist_answers"] == answers("restaurant", entity_type="individual")
+    assert ran.texts == ["好的，我们重新回答上一个问题。"]
+
+
+async def test_a_correction_after_the_checklist_updates_it(api, applicant, domain):
+    done = {
+        "entity_type": "individual",
+        "premises": "leased",
+        "area": 80,
+        "food_handlers": 2,
+        "cold_dishes": False,
+        "takeaway": False,
+        "uses_gas": False,
+        "sells_alcohol": True,
+        "via_agent": False,
+    }
+    slots = {"industry": "restaurant", "checklist_answers": answers("restaurant", **done)}
+    state = tracker_state(applicant, "说错了，我们有外卖", "correct", slots=slots)
+    ran = await run_action(ActionApplyCorrection(), state, domain)
+    assert ran.slots["checklist_answers"]["answers"]["takeaway"] is True
+    assert ran.texts[0] == "好的，已改为：是否提供外卖（含通过外卖平台接单） —— 是。"
+    assert "更新后的回答" in ran.texts[1] and "外卖" in ran.text
+
+
+async def test_a_phone_correction_updates_the_draft(api, applicant, domain):
+    created = api.application(applicant)
+    state = tracker_state(
+        applicant,
+        "电话写错了，是13812345678",
+        "correct",
+        entities={"phone": "13812345678"},
+        slots={"application_code": created["code"]},
+    )
+    ran = await run_action(ActionApplyCorrection(), state, domain)
+    assert ran.texts == [f"好的，申请 {created['code']} 的联系电话已改为 13812345678。"]
+    assert (
+        api.call("GET", f"/applications/{created['code']}", applicant=applicant)["applicant"]["phone"]
+        == "13812345678"
+    )
+
+
+async def test_finished_answers_sync_into_the_open_draft(api, applicant, domain):
+    created = api.application(applicant, "bookstore")
+    done = api.complete_answers("bookstore")
+    slots = {
+        "industry": "bookstore",
+        "checklist_answers": answers("bookstore", **done),
+        "application_code": created["code"],
+    }
+    ran = await run_action(ActionShowChecklist(), tracker_state(applicant, slots=slots), domain)
+    assert f"已把这些回答同步到您的申请 {created['code']}" in ran.text
+    assert api.call("GET", f"/applications/{created['code']}", applicant=applicant)["answers"] == done
+
+
+ASKING_HANDLERS = {
+    "industry": "restaurant",
+    "checklist_answers": answers("restaurant", entity_type="individual", premises="leased", area=80),
+    "checklist_question": "food_handlers",
+}
+ASKING_GAS = {
+    "industry": "restaurant",
+    "checklist_answers": answers(
+        "restaurant",
+        entity_type="individual",
+        premises="leased",
+        area=80,
+        food_handlers=2,
+        cold_dishes=False,
+        takeaway=False,
+    ),
+    "checklist_question": "uses_gas",
+}
+
+
+async def test_an_answer_wins_over_a_doubtful_intent(api, applicant, domain):
+    # NLU once read "3个人" as 人工 (request_human) and "5" as goodbye: the answer is what counts.
+    for reply, intent, confidence in [("3个人", "request_human", 0.8), ("5", "goodbye", 0.96)]:
+        ran = await validate(
+            domain,
+            applicant,
+            reply,
+            intent,
+            requested="checklist_answer",
+            candidates={"checklist_answer": reply},
+            slots=ASKING_HANDLERS,
+            confidence=confidence,
+        )
+        assert "food_handlers" in ran.slots["checklist_answers"]["answers"], reply
+    ran = await validate(
+        domain,
+        applicant,
+        "不用代办",
+        "ask_policy",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "不用代办"},
+        slots=ASKING_GAS,
+        confidence=0.67,
+    )
+    assert ran.slots["checklist_answers"]["answers"]["uses_gas"] is False
+
+
+async def test_interruptions_reject_the_form_so_their_rule_answers(api, applicant, domain):
+    for reply, intent in [
+        ("转人工", "request_human"),
+        ("什么是容缺受理", "ask_policy"),
+        ("你好", "greet"),
+        ("算了", "cancel"),
+        ("多久能办好", "ask_time_limit"),
+    ]:
+        ran = await validate(
+            domain,
+            applicant,
+            reply,
+            intent,
+            requested="checklist_answer",
+            candidates={"checklist_answer": reply},
+            slots=ASKING_GAS,
+        )
+        assert ran.events == [
+            {"event": "slot", "timestamp": None, "name": "checklist_answer", "value": None},
+            {
+                "event": "action_execution_rejected",
+                "name": "checklist_form",
+                "policy": None,
+                "confidence": None,
+                "timestamp": None,
+            },
+        ], reply
+        assert ran.messages == []
+
+
+async def test_naming_an_industry_in_a_question_answers_the_industry_question(api, applicant, domain):
+    ran = await validate(
+        domain,
+        applicant,
+        "开药店要办什么证",
+        "ask_licences_for_industry",
+        requested="industry",
+        candidates={"industry": "pharmacy"},
+        entities={"industry": "pharmacy"},
+    )
+    assert ran.slots["industry"] == "pharmacy"
+
+
+async def test_a_tracker_captured_from_rasa_mid_questionnaire(api, applicant, domain):
+    # tests/actions/trackers/restaurant_asking_area.json: GET /conversations/<id>/tracker after
+    # 你好 → 开火锅店要办哪些证 → /start_checklist → 个体户 → 租的, with the real Rasa and actions.
+    captured = load_tracker("restaurant_asking_area", applicant)
+    assert captured["active_loop"]["name"] == FORM
+    asked = await run_action(ActionAskChecklistAnswer(), captured, domain)
+    assert "（第 3 题，共约 9 题）经营场所面积大约多少平方米？" in asked.text
+    assert len(asked.texts) == 1  # the introduction came with the first question only
+    reply = "两百平左右"
+    state = form_state(
+        applicant, reply, "inform", form=FORM, requested="checklist_answer",
+        candidates={"checklist_answer": reply}, slots=captured["slots"], events=captured["events"],
+        entities={"area": "两百平"},
+    )  # fmt: skip
+    ran = await run_action(ValidateChecklistForm(), state, domain)
+    answers_now = ran.slots["checklist_answers"]["answers"]
+    assert answers_now == {"entity_type": "individual", "premises": "leased", "area": 200}
+    assert ran.slots["checklist_question"] == "food_handlers"
+
+
+async def test_restarting_the_questionnaire_resumes_where_it_stopped(api, applicant, domain):
+    kept = answers("restaurant", entity_type="individual", premises="leased")
+    history = [{"event": "slot", "name": "checklist_answers", "value": kept}]
+    state = tracker_state(
+        applicant,
+        "帮我列个材料清单",
+        "start_checklist",
+        slots={"industry": "restaurant", "checklist_answers": kept},
+        events=history,
+    )
+    state["events"].append({"event": "active_loop", "name": FORM})
+    ran = await run_action(ActionAskChecklistAnswer(), state, domain)
+    assert ran.texts[0] == "好的，我们接着上次的问题继续（已回答 2 题）。"
+    assert "（第 3 题，共约 9 题）" in ran.texts[1]

@@ -1,0 +1,34 @@
+"""Handoff to a person: asked, complaints, and the second misunderstanding in a row."""
+
+from actions.handoff import ActionFallback, ActionHandoff
+from tests.actions.conftest import run_action, tracker_state, user_event
+
+
+async def test_asking_for_a_person_opens_a_handoff_and_tells_the_gateway(api, applicant, domain):
+    ran = await run_action(ActionHandoff(), tracker_state(applicant, "转人工", "request_human"), domain)
+    handoff_id = ran.slots["handoff_id"]
+    assert ran.messages[0]["text"].startswith(("已为您转接人工服务", "现在是非工作时间"))
+    assert ran.messages[1]["custom"] == {"handoff": {"id": int(handoff_id)}}
+    current = api.call("GET", "/handoffs/current", applicant=applicant)
+    assert current["id"] == int(handoff_id) and current["reason"] == "asked"
+
+
+async def test_a_complaint_is_handed_off_as_a_complaint_with_what_was_said(api, applicant, domain):
+    earlier = [user_event("办了一个月都没办好", "complain")]
+    state = tracker_state(applicant, "我要投诉", "complain", events=earlier)
+    ran = await run_action(ActionHandoff(), state, domain)
+    detail = api.call("GET", f"/handoffs/{ran.slots['handoff_id']}", token=api.staff_token())
+    assert detail["reason"] == "complaint"
+    assert detail["note"] == "办了一个月都没办好 / 我要投诉"
+
+
+async def test_first_misunderstanding_asks_to_rephrase_second_hands_off(api, applicant, domain):
+    ran = await run_action(ActionFallback(), tracker_state(applicant, "嗯那个啥", "nlu_fallback"), domain)
+    assert ran.responses() == ["utter_please_rephrase"] and ran.events == []
+    earlier = [user_event("嗯那个啥", "nlu_fallback"), {"event": "bot", "text": "抱歉，我没太明白。"}]
+    ran = await run_action(
+        ActionFallback(), tracker_state(applicant, "就是那个东西", "nlu_fallback", events=earlier), domain
+    )
+    assert "还是没能理解" in ran.texts[0]
+    assert ran.messages[-1]["custom"]["handoff"]["id"] == int(ran.slots["handoff_id"])
+    assert api.call("GET", "/handoffs/current", applicant=applicant)["reason"] == "fallback"

@@ -1,0 +1,91 @@
+"""The comprehensive licence: 亮证 (card picture, QR code, verification link), change and cancellation."""
+
+from actions.licences import ActionShowLicence, ActionStartCancel, ActionStartChange, ValidateChangeForm
+from tests.actions.conftest import form_state, run_action, tracker_state
+
+
+async def test_no_licence_yet(api, applicant, domain):
+    ran = await run_action(ActionShowLicence(), tracker_state(applicant, "亮证", "show_licence"), domain)
+    assert "还没有已核发的行业综合许可证" in ran.text
+
+
+async def test_the_licence_card_with_its_qr_code_and_verification_link(api, applicant, domain):
+    done = api.issue_licence(applicant)
+    ran = await run_action(
+        ActionShowLicence(), tracker_state(applicant, "看看我的许可证", "show_licence"), domain
+    )
+    text, image = ran.messages[0]["text"], ran.messages[1]["image"]
+    assert f"行业综合许可证 {done['licence_number']}" in text
+    assert "经营者：书香小屋｜法定代表人：李四" in text and "营业执照" in text
+    assert f"核验链接：{api.url}/" in text  # the backend's PUBLIC_BASE_URL, signed
+    # The card picture is public under the QR token, so the gateway can fetch it without credentials.
+    assert image.startswith("https://zwfw.example.gov.cn/") and image.endswith("/card.png")
+
+
+async def test_change_without_a_licence_ends_the_form_at_once(api, applicant, domain):
+    state = form_state(
+        applicant,
+        "我要变更地址",
+        "change_licence",
+        form="change_form",
+        requested=None,
+        candidates={"change_item": "address"},
+        entities={"change_item": "address"},
+    )
+    state["slots"]["requested_slot"] = None
+    ran = await run_action(ValidateChangeForm(), state, domain)
+    assert "还没有有效的行业综合许可证" in ran.text
+    assert ran.slots["requested_slot"] is None
+    # action_start_change then stays silent: no new value was given.
+    silent = await run_action(
+        ActionStartChange(), tracker_state(applicant, slots={"change_item": "address"}), domain
+    )
+    assert silent.messages == []
+
+
+async def test_business_scope_changes_go_to_a_person(api, applicant, domain):
+    state = form_state(
+        applicant,
+        "变更经营范围",
+        "change_licence",
+        form="change_form",
+        requested="change_item",
+        candidates={"change_item": "scope"},
+    )
+    ran = await run_action(ValidateChangeForm(), state, domain)
+    assert ran.slots == {"change_item": None}
+    assert "转人工" in ran.text
+
+
+async def test_a_change_of_address_becomes_a_change_application(api, applicant, domain):
+    done = api.issue_licence(applicant)
+    slots = {"change_item": "address", "change_value": "兰山区金雀山路5号"}
+    ran = await run_action(ActionStartChange(), tracker_state(applicant, slots=slots), domain)
+    code = ran.slots["application_code"]
+    assert f"已为许可证 {done['licence_number']} 创建变更申请 {code}" in ran.text
+    assert "请上传【变更登记（备案）申请书】" in ran.text
+    change = api.call("GET", f"/applications/{code}", applicant=applicant)
+    assert change["operation"] == "change" and change["changes"] == {"address": "兰山区金雀山路5号"}
+    assert ran.slots["change_item"] is None and ran.slots["change_value"] is None
+
+
+async def test_cancellation_after_confirmation(api, applicant, domain):
+    done = api.issue_licence(applicant)
+    ran = await run_action(ActionStartCancel(), tracker_state(applicant, "确定注销", "affirm"), domain)
+    assert f"已为许可证 {done['licence_number']}（书香小屋）创建注销申请" in ran.text
+    assert "注销申请书" in ran.text
+    assert ran.slots["operation"] == "cancel"
+
+
+async def test_several_licences_are_asked_about(api, applicant, domain):
+    first = api.issue_licence(applicant)
+    second = api.issue_licence(applicant, "library")
+    ran = await run_action(ActionStartCancel(), tracker_state(applicant, "确定注销", "affirm"), domain)
+    assert "您有 2 张许可证，要注销哪一张" in ran.text
+    payloads = {b["payload"] for b in ran.buttons}
+    assert f'/cancel_licence{{"licence_number": "{first["licence_number"]}"}}' in payloads
+    chosen = tracker_state(
+        applicant, "确定注销", "affirm", slots={"licence_number": second["licence_number"]}
+    )
+    ran = await run_action(ActionStartCancel(), chosen, domain)
+    assert f"已为许可证 {second['licence_number']}" in ran.text

@@ -1,0 +1,170 @@
+"""Reading everyday Chinese replies: numbers, yes/no, choices, scores, codes."""
+
+import pytest
+
+from actions.parsing import (
+    application_code,
+    best_match,
+    chinese_to_number,
+    find_number,
+    licence_number,
+    parse_answer,
+    parse_choice,
+    parse_score,
+    parse_yes_no,
+)
+
+ENTITY_TYPE = {
+    "id": "entity_type",
+    "type": "choice",
+    "options": [{"id": "company", "label": "公司（企业）"}, {"id": "individual", "label": "个体工商户"}],
+}
+PREMISES = {
+    "id": "premises",
+    "type": "choice",
+    "options": [
+        {"id": "owned", "label": "自有房产"},
+        {"id": "leased", "label": "租赁"},
+        {"id": "free_use", "label": "亲友或单位无偿提供"},
+        {"id": "no_title", "label": "房屋没有产权证明"},
+    ],
+}
+AREA = {"id": "area", "type": "number", "unit": "平方米", "min": 1, "max": 100000}
+HANDLERS = {"id": "food_handlers", "type": "number", "unit": "人", "min": 0, "max": 1000}
+TAKEAWAY = {"id": "takeaway", "type": "bool"}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("一百二十", 120),
+        ("两百", 200),
+        ("十五", 15),
+        ("三千五", 3500),
+        ("一百零五", 105),
+        ("两百五", 250),
+        ("一二零", 120),
+        ("两万", 20000),
+        ("二十", 20),
+    ],
+)
+def test_chinese_numerals(text, value):
+    assert chinese_to_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("200平", 200),
+        ("两百多平", 200),
+        ("大约100平米", 100),
+        ("45㎡", 45),
+        ("二十平不到", 20),
+        ("一百八十平方", 180),
+        ("1200平米左右", 1200),
+        ("３个人", 3),
+        ("没数字", None),
+    ],
+)
+def test_numbers_in_replies(text, value):
+    assert find_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("是的", True),
+        ("有", True),
+        ("有外卖，美团上", True),
+        ("会卖啤酒", True),
+        ("/affirm", True),
+        ("yes", True),
+        ("不是", False),
+        ("没有", False),
+        ("不卖酒", False),
+        ("否", False),
+        ("/deny", False),
+        ("no", False),
+        ("只卖非处方药", True),
+        ("嗯嗯", True),
+        ("随便问问", None),
+    ],
+)
+def test_yes_no(text, value):
+    assert parse_yes_no(text) is value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("个体户", "individual"),
+        ("公司", "company"),
+        ("办有限公司", "company"),
+        ("2", "individual"),
+        ("第一个", "company"),
+        ("个体工商户", "individual"),
+        ("随便", None),
+        ("3", None),
+    ],
+)
+def test_choices_by_label_word_or_position(text, value):
+    assert parse_choice(text, ENTITY_TYPE["options"]) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("租的门面", "leased"),
+        ("房子是自己的", "owned"),
+        ("自有房产", "owned"),
+        ("农村自建房，没有产权证", "no_title"),
+        ("亲戚的房子", "free_use"),
+    ],
+)
+def test_choices_in_everyday_words(text, value):
+    assert parse_choice(text, PREMISES["options"]) == value
+
+
+def test_answers_are_read_against_the_question_asked():
+    assert parse_answer(AREA, "两百平左右") == (True, 200)
+    assert parse_answer(AREA, "0") == (False, None)  # below the question's minimum
+    assert parse_answer(AREA, "不知道") == (False, None)
+    assert parse_answer(HANDLERS, "就我一个人") == (True, 1)
+    assert parse_answer(HANDLERS, "没有") == (True, 0)
+    assert parse_answer(TAKEAWAY, "不做外卖") == (True, False)
+    assert parse_answer(ENTITY_TYPE, "yes") == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("5分", 5),
+        ("五星", 5),
+        ("好评", 5),
+        ("满意", 4),
+        ("一般", 3),
+        ("基本满意", 3),
+        ("不满意", 2),
+        ("两星", 2),
+        ("差评", 1),
+        ("很不满意", 1),
+        ("3", 3),
+        ("我要评价", None),
+        (None, None),
+    ],
+)
+def test_scores(text, score):
+    assert parse_score(text) == score
+
+
+def test_codes_are_normalised():
+    assert application_code("查一下zl20250312abc123") == "ZL-20250312-ABC123"
+    assert application_code("ZL-20250312-7K3M9Q进度") == "ZL-20250312-7K3M9Q"
+    assert licence_number("xk-2026-8k3m9q") == "XK-2026-8K3M9Q"
+    assert application_code("没有编码") is None
+
+
+def test_best_match_prefers_the_named_item():
+    items = [("applicant_id", "法定代表人（负责人、经营者）身份证件"), ("premises_proof", "经营场所使用证明")]
+    assert best_match("身份证", items) == ["applicant_id"]
+    assert best_match("门头照", items) == []

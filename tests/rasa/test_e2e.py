@@ -1,0 +1,150 @@
+"""End-to-end: the real Rasa server and action server against the real backend, through Rasa's REST channel
+(``POST /webhooks/rest/webhook {"sender", "message"}``), exactly as the gateway talks to it.
+
+One set of servers for the module (tests/rasa/conftest.py); each test speaks as a sender of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.rasa.conftest import Assistant, buttons, texts
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+
+def answer_until_checklist(assistant: Assistant, sender: str, replies: dict[str, str]) -> list[dict]:
+    """Answers the questionnaire's questions (recognised by their words) until the checklist arrives."""
+    reply = assistant.say(sender, "/start_checklist")
+    for _ in range(15):
+        said = texts(reply)
+        if "需要准备的材料" in said:
+            return reply
+        question = next((answer for words, answer in replies.items() if words in said), None)
+        assert question is not None, f"unexpected question: {said}"
+        reply = assistant.say(sender, question)
+    raise AssertionError("the questionnaire did not end")
+
+
+RESTAURANT_REPLIES = {
+    "以什么形式开办": "个体户",
+    "自有房产还是租赁": "租的",
+    "面积大约多少平方米": "两百平左右",
+    "从业人员有几人": "3个人",
+    "凉菜": "不做凉菜",
+    "外卖": "有外卖，美团上",
+    "燃气": "用天然气",
+    "酒类": "卖点啤酒",
+    "代办": "不用代办，自己办",
+}
+
+
+def test_a_restaurant_from_hello_through_the_questionnaire_to_the_checklist(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    hello = assistant.say(sender, "你好")
+    assert "证照联办" in texts(hello)
+
+    licences = assistant.say(sender, "开火锅店要办哪些证")
+    said = texts(licences)
+    assert "开火锅店属于“餐饮服务（饭店）”" in said
+    assert "营业执照" in said and "食品经营许可证" in said
+    assert {"title": "好的，帮我列清单", "payload": "/start_checklist"} in buttons(licences)
+
+    first = assistant.say(sender, "/start_checklist")
+    assert "您打算以什么形式开办" in texts(first)  # the industry is remembered from the question
+    assert [b["title"] for b in buttons(first)] == ["公司（企业）", "个体工商户"]
+
+    # A reply that does not fit is re-asked politely; an interruption is answered, then the question again.
+    assistant.say(sender, "个体户")
+    assistant.say(sender, "租的")
+    puzzled = assistant.say(sender, "不太清楚")
+    assert "抱歉，我没看懂“不太清楚”" in texts(puzzled) and "面积" in texts(puzzled)
+    how_long = assistant.say(sender, "多久能办好")
+    assert "承诺3个工作日" in texts(how_long) and "面积" in texts(how_long)
+
+    checklist = answer_until_checklist(assistant, sender, RESTAURANT_REPLIES)
+    said = texts(checklist)
+    assert "· 经营场所面积大约多少平方米：200 平方米" in said
+    assert "需要准备的材料共" in said and "【关键材料】" in said and "可容缺后补" in said
+    assert "外卖" in said and "燃气" in said
+    assert {"title": "开始申请", "payload": "/start_application"} in buttons(checklist)
+
+    # A correction after the checklist: 320 m² brings the fire safety check in.
+    corrected = assistant.say(sender, "不对，面积是320平")
+    assert "320 平方米" in texts(corrected) and "消防安全检查" in texts(corrected)
+
+
+def test_a_policy_question_is_answered_with_its_citation(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    answer = texts(assistant.say(sender, "什么是容缺受理"))  # answer, then source and link (two bubbles)
+    assert "容缺" in answer
+    assert "出处：《临沂市推行“证照联办”工作实施方案》" in answer
+    link = re.search(r"查看原文：(\S+)", answer)
+    assert link and link.group(1).startswith(assistant.backend.url + "/policies/")
+
+    nothing = assistant.say(sender, "今天股市行情怎么样")
+    # Out of scope or not found: never a made-up policy.
+    assert "出处" not in texts(nothing)
+
+
+def test_progress_of_the_applicants_application(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    none = assistant.say(sender, "办到哪一步了")
+    assert "还没有申请记录" in texts(none)
+
+    accepted = assistant.backend.accepted_application(sender)
+    progress = texts(assistant.say(sender, "/check_progress"))  # the menu's 办理进度 button
+    assert f"申请 {accepted['code']}（书店·开办）" in progress
+    assert "市场监督管理局｜营业执照" in progress and "前办结" in progress
+
+
+def test_asking_for_a_person_starts_human_mode(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    replies = assistant.say(sender, "转人工")
+    handoff = next(r["custom"]["handoff"] for r in replies if r.get("custom"))
+    assert texts(replies).startswith(("已为您转接人工服务", "现在是非工作时间"))
+    current = assistant.backend.call("GET", "/handoffs/current", applicant=sender)
+    assert current["id"] == handoff["id"] and current["reason"] == "asked"
+
+
+def test_an_application_with_an_upload_and_a_confirmed_submission(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    assistant.say(sender, "我要开书店，帮我列下材料")
+    answer_until_checklist(
+        assistant,
+        sender,
+        {
+            "以什么形式开办": "个体工商户",
+            "自有房产还是租赁": "自有房产",
+            "集中空调": "没有",
+            "代办": "不需要",
+        },
+    )
+    assistant.say(sender, "我要申请")
+    assistant.say(sender, "书香小屋")
+    assistant.say(sender, "李四")
+    assistant.say(sender, "兰山区通达路2号")
+    created = texts(assistant.say(sender, "13912345678"))
+    code = re.search(r"统一编码：(ZL-\d{8}-[0-9A-Z]{6})", created)
+    assert code, created
+
+    photo = assistant.backend.upload(sender)
+    payload = json.dumps({"file_id": photo["file_id"], "content_type": "image/jpeg"}, separators=(",", ":"))
+    filed = texts(assistant.say(sender, f"/upload_material{payload}"))
+    assert f"已作为【证照联办综合申请表】登记到申请 {code.group(1)}" in filed
+
+    application = assistant.backend.call("GET", f"/applications/{code.group(1)}", applicant=sender)
+    for material in application["materials"]:
+        assistant.backend.call(
+            "POST",
+            f"/applications/{code.group(1)}/materials",
+            {"material_id": material["material_id"]},
+            applicant=sender,
+        )
+    confirm = assistant.say(sender, "提交申请")
+    assert "确认提交吗？" in texts(confirm)
+    submitted = texts(assistant.say(sender, "/affirm"))
+    assert f"提交成功！申请 {code.group(1)} 已受理" in submitted
