@@ -63,7 +63,7 @@ procfile=var/Procfile.run
 cat <<EOF
 run: starting
   chat page            http://127.0.0.1:${GATEWAY_PORT:-8000}/
-  WeChat callback      http://127.0.0.1:${GATEWAY_PORT:-8000}/wechat   (try: .venv/bin/python -m bot.wechat_client "我要开饭店")
+  WeChat callback      http://127.0.0.1:${GATEWAY_PORT:-8000}/wechat   (try: scripts/wechat_local.sh "我要开饭店")
   backend API          $BACKEND_URL/api/v1/openapi.json
   staff console        $BACKEND_URL/console/
 EOF
