@@ -1,6 +1,5 @@
 """Engine, sessions and migrations. One engine per process, opened in the app's cleanup context."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +67,3 @@ async def migrate(engine: AsyncEngine) -> None:
     """Apply every pending Alembic migration; start-up runs this so a fresh database just works."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
-
-
-async def session_scope(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with sessionmaker() as session:
-        yield session

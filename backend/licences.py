@@ -144,15 +144,6 @@ async def get_for_applicant(session: AsyncSession, *, applicant_key: str, number
     return licence
 
 
-async def get_by_number(session: AsyncSession, number: str) -> Licence:
-    licence = await session.scalar(
-        select(Licence).where(Licence.number == (normalise_licence_number(number) or ""))
-    )
-    if licence is None:
-        raise NotFound(NOT_FOUND_MESSAGE)
-    return licence
-
-
 async def list_for_applicant(session: AsyncSession, *, applicant_key: str) -> list[Licence]:
     return list(
         await session.scalars(
