@@ -153,6 +153,25 @@ async def post_applicant_message(
     return message
 
 
+async def close_by_applicant(session: AsyncSession, *, applicant_key: str, handoff_id: int) -> Handoff:
+    """The person left human mode (an exit word in chat). Closing twice is harmless: the gateway may
+    retry, and staff may have closed it a moment earlier."""
+    handoff = await own(session, applicant_key=applicant_key, handoff_id=handoff_id, for_update=True)
+    if handoff.status == "closed":
+        return handoff
+    _close(session, handoff, staff_name=None, closed_by="applicant")
+    audit.record(
+        session,
+        actor=f"applicant:{applicant_key}",
+        action="handoff.close",
+        target=f"handoff:{handoff.id}",
+        applicant=applicant_key,
+        was_claimed_by=handoff.claimed_by,
+    )
+    await session.commit()
+    return handoff
+
+
 def _clean(text: str) -> str:
     cleaned = text.strip()
     if not cleaned:

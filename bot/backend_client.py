@@ -133,6 +133,12 @@ class BackendClient:
         if status >= 400:
             raise self._rejected(status, body)
 
+    async def close_handoff(self, *, applicant: str, handoff_id: str) -> None:
+        """The person left human mode; closing an already closed handoff succeeds too."""
+        status, body = await self._request("POST", f"/handoffs/{handoff_id}/close", applicant=applicant)
+        if status >= 400:
+            raise self._rejected(status, body)
+
     async def events_after(self, after: str | None, *, limit: int = 200) -> list[Event]:
         params = {"limit": str(limit)}
         if after is not None:

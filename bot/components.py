@@ -18,6 +18,7 @@ from bot.conversation import Conversation
 from bot.dedupe import Deduper
 from bot.dialogue import RasaDialogue
 from bot.handoff import HandoffModes
+from bot.proxies import TrustedProxies
 from bot.ratelimit import RateLimiter
 from bot.sessions import SessionTokens
 from bot.settings import GatewaySettings
@@ -56,6 +57,7 @@ class Components:
     notices: NoticeQueue
     sessions: SessionTokens
     limiter: RateLimiter
+    proxies: TrustedProxies
     wechat: WeChatChannel | None
     miniprogram: WeChatApi | None
 
@@ -113,6 +115,7 @@ def _build(
         notices=NoticeQueue(redis),
         sessions=SessionTokens(settings.session_secret, ttl=settings.session_ttl),
         limiter=RateLimiter(redis),
+        proxies=TrustedProxies.parse(settings.trusted_proxies),
         wechat=wechat,
         miniprogram=miniprogram,
     )

@@ -2,7 +2,7 @@
 
 * the time of the person's last message: WeChat accepts customer-service messages only within 48 hours
   of it (error 45015 otherwise), so the notifier picks the template message outside that window;
-* the QR-code scene they came from (e.g. a service-hall window), passed to the assistant as metadata;
+* the QR-code scene they came from (e.g. a service-hall window);
 * whether they still follow the Official Account;
 * mini-program subscribe consents (one consent, one send; WeChat offers no way to read the count);
 * template-message delivery results (`TEMPLATESENDJOBFINISH`).
@@ -17,7 +17,7 @@ import time
 from redis.asyncio import Redis
 
 from bot.messages import UserRef
-from bot.store import text, text_map
+from bot.store import text_map
 
 SERVICE_WINDOW = 48 * 3600
 # Clocks and queues differ; stop using the window a little early rather than hit 45015.
@@ -54,9 +54,6 @@ class Contacts:
 
     async def set_scene(self, user: UserRef, scene: str) -> None:
         await self._redis.set(self._key("scene", user), scene, ex=30 * 24 * 3600)
-
-    async def scene(self, user: UserRef) -> str | None:
-        return text(await self._redis.get(self._key("scene", user)))
 
     async def set_following(self, user: UserRef, following: bool) -> None:
         if following:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.backend_client import BackendClient, BackendError, BackendRejected
 from bot.contacts import Contacts
@@ -68,17 +69,12 @@ class Conversation:
             command("upload_material", {"file_id": stored.file_id, "content_type": stored.content_type}),
             staff_text=f"[图片] 文件编号 {stored.file_id}",
         )
-        return Reply(
-            warnings + reply.messages,
-            handoff_id=reply.handoff_id,
-            transfer_to_wechat_kf=reply.transfer_to_wechat_kf,
-            human_mode=reply.human_mode,
-        )
+        return replace(reply, messages=warnings + reply.messages)
 
     async def _to_staff(self, user: UserRef, mode: HumanMode, text: str, staff_text: str) -> Reply | None:
         if text.strip() in EXIT_WORDS:
-            await self._modes.end(user, mode.handoff_id)
-            return Reply((Text(HANDOFF_LEFT),))
+            await self._leave(user, mode)
+            return Reply((Text(HANDOFF_LEFT),), keep_menu=True)
         await self._modes.keep_alive(user)
         if mode.desk == "wechat_kf":
             return Reply(transfer_to_wechat_kf=True, human_mode=True)
@@ -96,13 +92,21 @@ class Conversation:
             return Reply((Text(STAFF_UNREACHABLE),), human_mode=True)
         return Reply(human_mode=True)
 
-    async def _to_assistant(self, user: UserRef, text: str) -> Reply:
-        metadata: dict[str, str] = {"channel": user.channel}
-        scene = await self._contacts.scene(user)
-        if scene:
-            metadata["scene"] = scene
+    async def _leave(self, user: UserRef, mode: HumanMode) -> None:
+        """Back to the assistant at once; the backend closes the handoff so staff see the person has gone."""
+        await self._modes.end(user, mode.handoff_id)
         try:
-            turn = await self._dialogue.turn(user.applicant, text, metadata)
+            await self._backend.close_handoff(applicant=user.applicant, handoff_id=mode.handoff_id)
+        except BackendRejected as exc:
+            # 404: not theirs or gone; either way nothing is left open for staff.
+            log.info("closing handoff %s for %s refused: %s", mode.handoff_id, user.applicant, exc)
+        except BackendError as exc:
+            # The backend's idle close will tidy up; the person must not be kept in human mode for it.
+            log.warning("closing handoff %s for %s failed: %s", mode.handoff_id, user.applicant, exc)
+
+    async def _to_assistant(self, user: UserRef, text: str) -> Reply:
+        try:
+            turn = await self._dialogue.turn(user.applicant, text)
         except DialogueUnavailable as exc:
             log.warning("dialogue unavailable for %s: %s", user.applicant, exc)
             return Reply((Text(ASSISTANT_UNAVAILABLE),))

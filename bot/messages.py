@@ -63,12 +63,15 @@ class Reply:
 
     `handoff_id` is set when the assistant asked to hand the user to staff; `transfer_to_wechat_kf`
     when the user is in WeChat's own customer-service mode and the message must be forwarded there.
+    `keep_menu`: a reply without buttons that must not forget the last numbered menu on WeChat, because a
+    notice with buttons (the rating prompt after leaving human mode) may be arriving at the same moment.
     """
 
     messages: tuple[Message, ...] = ()
     handoff_id: str | None = None
     transfer_to_wechat_kf: bool = False
     human_mode: bool = False
+    keep_menu: bool = False
 
 
 def to_json(message: Message) -> dict[str, Any]:

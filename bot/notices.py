@@ -7,15 +7,20 @@ Payload keys follow docs/backend-api.md; missing keys degrade to shorter wording
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from bot.backend_client import Event
-from bot.messages import Image, Message, Text
+from bot.messages import Button, Buttons, Image, Message, Text
 
 TEMPLATE_VALUE_MAX = 20
+# Ascending, so that on WeChat the number a person replies with ("回复 5 …") is the score itself.
+SCORES = ((1, "很不满意"), (2, "不满意"), (3, "基本满意"), (4, "满意"), (5, "非常满意"))
+RATE_HANDOFF = "请您为本次人工服务打个分（1–5 分，5 分为非常满意）："
+RATE_LICENCE = "请您为这次办证服务打个分（1–5 分，5 分为非常满意）："
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,20 @@ def _notice(event: Event, title: str, text: str, *extra: Message, **fields: str)
         **fields,
     }
     return Notice(title, [Text(text), *extra], {k: clip(v) for k, v in summary.items() if v})
+
+
+def rating_prompt(text: str, **subject: str) -> Buttons:
+    """Score buttons whose payloads the assistant's rating action reads: `/rate{"score": "5", <subject>}`."""
+    return Buttons(
+        text,
+        tuple(
+            Button(
+                f"{score}分 {label}",
+                "/rate" + json.dumps({"score": str(score), **subject}, ensure_ascii=False),
+            )
+            for score, label in SCORES
+        ),
+    )
 
 
 def _accepted(event: Event) -> Notice:
@@ -128,7 +147,9 @@ def _card(event: Event) -> list[Message]:
 def _issued(event: Event) -> Notice:
     number = str(event.payload.get("licence_number") or "")
     text = f"您的行业综合许可证已签发，编号 {number}。扫描证上的二维码即可查看各项许可的实时状态。"
-    return _notice(event, "许可证已签发", text, *_card(event), status="已签发", licence_number=number)
+    code = _code(event)
+    rate = [rating_prompt(RATE_LICENCE, application_code=code)] if code else []
+    return _notice(event, "许可证已签发", text, *_card(event), *rate, status="已签发", licence_number=number)
 
 
 def _changed(event: Event) -> Notice:
@@ -158,7 +179,13 @@ def _staff_message(event: Event) -> Notice:
 
 def _handoff_closed(event: Event) -> Notice:
     text = "本次人工服务已结束，感谢您的耐心。智能助手继续为您服务，有问题可以直接问我。"
-    return _notice(event, "人工服务已结束", text, status="已结束")
+    handoff_id = event.payload.get("handoff_id") or event.payload.get("id")
+    rate = [rating_prompt(RATE_HANDOFF, handoff_id=str(handoff_id))] if handoff_id else []
+    notice = _notice(event, "人工服务已结束", text, *rate, status="已结束")
+    if event.payload.get("closed_by") == "applicant":
+        # They left with an exit word and have just read the gateway's own "已结束人工服务" reply.
+        return replace(notice, messages=list(rate))
+    return notice
 
 
 NOTICES: dict[str, Callable[[Event], Notice]] = {

@@ -403,6 +403,8 @@ class Notifier:
             handoff_id = event.payload.get("handoff_id") or event.payload.get("id")
             await self._modes.end(user, str(handoff_id) if handoff_id else None)
         notice = build(event)
+        if not notice.messages:  # e.g. the person closed a handoff we cannot ask them to rate
+            return
         match user.channel:
             case "web":
                 await self._notices.put(user, notice.messages)

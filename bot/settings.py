@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.proxies import TrustedProxies
 
 # The AES key of wechatpy's own crypto tests: a valid 43-character EncodingAESKey for local runs only.
 DEMO_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
@@ -62,10 +64,13 @@ class GatewaySettings(BaseSettings):
     # Signs web / mini-program session tokens; empty = a random key per process (dev only).
     session_secret: str = ""
     session_ttl: int = 7 * 24 * 3600
-    webchat_require_token: bool = False
+    # Without a token a browser could claim any user_id, and so read someone else's conversation.
+    webchat_require_token: bool = True
     webchat_max_upload_bytes: int = 10 * 1024 * 1024
     rate_limit_user_per_minute: int = 30
     rate_limit_ip_per_minute: int = 120
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs / CIDRs); empty = none.
+    trusted_proxies: str = ""
 
     # Notifier.
     notifier_in_gateway: bool = False
@@ -79,6 +84,12 @@ class GatewaySettings(BaseSettings):
     wechat_templates: dict[str, TemplateSpec] = Field(default_factory=dict)
     miniprogram_templates: dict[str, TemplateSpec] = Field(default_factory=dict)
     notice_link_url: str = ""  # page a template message opens (e.g. the progress page), optional
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        TrustedProxies.parse(value)  # fail at start-up, not on the first request
+        return value
 
     @property
     def public_backend_url(self) -> str:

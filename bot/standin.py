@@ -11,7 +11,7 @@ HTTP under `/_standin/` (`GET calls?since=`, `POST fail {"path","errcode","times
 Rasa stand-in (`python -m bot rasa-standin`): a scripted assistant for the gateway's paths — buttons,
 images, long texts, handoff, material upload, and a slow turn ("慢").
 
-Backend stand-in (tests and bench only): files, handoff messages, events and cursors.
+Backend stand-in (tests and bench only): files, handoff messages and closes, events and cursors.
 """
 
 from __future__ import annotations
@@ -301,6 +301,8 @@ def _rasa_answer(message: str, state: RasaStandinState, base: str) -> list[dict[
         return [{"text": f"已收到您的材料照片（文件编号 {entities.get('file_id')}），已为您登记。"}]
     if message.startswith("/share_location"):
         return [{"text": "已收到您的位置，正在为您查找最近的政务服务大厅。"}]
+    if message.startswith("/rate"):
+        return [{"text": "感谢您的评价！如有意见建议，也可以直接告诉我。"}]
     if message == "/human_handoff" or "人工" in message:
         return [
             {"text": "好的，正在为您转接人工服务。"},
@@ -373,6 +375,7 @@ class BackendStandinState:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     handoff_messages: list[dict[str, str]] = field(default_factory=list)
     closed_handoffs: set[str] = field(default_factory=set)
+    handoff_closes: list[dict[str, str]] = field(default_factory=list)  # who closed what, in order
     events: list[dict[str, Any]] = field(default_factory=list)
     cursors: dict[str, str] = field(default_factory=dict)
     cursor_puts: int = 0
@@ -451,6 +454,16 @@ async def _handoff_message(request: web.Request) -> web.Response:
     return web.json_response({"ok": True}, status=201)
 
 
+async def _handoff_close(request: web.Request) -> web.Response:
+    state = request.app[BACKEND_STATE]
+    handoff_id = request.match_info["handoff_id"]
+    state.closed_handoffs.add(handoff_id)
+    state.handoff_closes.append(
+        {"handoff_id": handoff_id, "applicant": request.headers.get("X-Applicant", "")}
+    )
+    return web.json_response({"id": handoff_id, "status": "closed"})
+
+
 async def _events(request: web.Request) -> web.Response:
     state = request.app[BACKEND_STATE]
     after = request.query.get("after")
@@ -476,6 +489,7 @@ def create_backend_standin(state: BackendStandinState | None = None) -> web.Appl
     app[BACKEND_STATE] = state or BackendStandinState()
     app.router.add_post("/api/v1/files", _files)
     app.router.add_post("/api/v1/handoffs/{handoff_id}/messages", _handoff_message)
+    app.router.add_post("/api/v1/handoffs/{handoff_id}/close", _handoff_close)
     app.router.add_get("/api/v1/events", _events)
     app.router.add_route("*", "/api/v1/events/cursors/{consumer}", _cursor)
     return app

@@ -228,13 +228,19 @@ async def claim_handoff(ctx: Ctx[None, None]) -> HandoffDetail:
 @routes.route(
     "POST",
     f"/handoffs/{ID}/close",
-    summary="结束人工服务，交还智能助手",
-    access=Access.STAFF,
+    summary="结束人工服务，交还智能助手：接待人员结束（已结束则 409），或申请人经网关退出（已结束也 200）",
+    access=Access.SERVICE_OR_STAFF,
     roles=STAFF_ROLES,
     response=HandoffSummary,
 )
 async def close_handoff(ctx: Ctx[None, None]) -> HandoffSummary:
-    assert ctx.caller.staff is not None
-    handoff = await handoffs.close(ctx.session, staff=ctx.caller.staff, handoff_id=_id(ctx))
-    rows = [handoff]
-    return summary_out(handoff, await staff_for(ctx.session, rows))
+    staff = ctx.caller.staff
+    if staff is not None:
+        handoff = await handoffs.close(ctx.session, staff=staff, handoff_id=_id(ctx))
+    elif ctx.caller.applicant is not None:
+        handoff = await handoffs.close_by_applicant(
+            ctx.session, applicant_key=ctx.caller.applicant, handoff_id=_id(ctx)
+        )
+    else:
+        raise Unauthorized("缺少申请人身份（X-Applicant）")
+    return summary_out(handoff, await staff_for(ctx.session, [handoff]))

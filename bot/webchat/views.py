@@ -1,8 +1,9 @@
 """The web / mini-program chat API.
 
 Identity: a mini-program user logs in (`POST /api/chat/login {"code"}` → code2session) and sends the
-returned token as `Authorization: Bearer …`; a browser may do the same with an anonymous session from
-`POST /api/chat/session`, or (unless `WEBCHAT_REQUIRE_TOKEN`) just send a random `user_id` of its own.
+returned token as `Authorization: Bearer …`; a browser does the same with an anonymous session from
+`POST /api/chat/session`. Only with `WEBCHAT_REQUIRE_TOKEN=false` (trusted set-ups, old clients) may it
+instead send a `user_id` of its own choosing, which anyone who guesses it could also use.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def _identify(request: web.Request, claimed: str) -> UserRef:
 
 async def _limit(request: web.Request, user: UserRef | None) -> None:
     parts = _components(request)
-    checks = [(f"ip:{request.remote}", parts.settings.rate_limit_ip_per_minute)]
+    client = parts.proxies.client_ip(request.remote, request.headers.getall("X-Forwarded-For", []))
+    checks = [(f"ip:{client}", parts.settings.rate_limit_ip_per_minute)]
     if user is not None:
         checks.append((f"user:{user.applicant}", parts.settings.rate_limit_user_per_minute))
     for subject, limit in checks:

@@ -108,7 +108,7 @@ class CallbackService:
             if not await self._deduper.finish(key, Passive("transfer").encode()):
                 log.warning("%s: too late to transfer to WeChat customer service", key)
             return
-        parts = await self._outbound.prepare(inbound.user, reply.messages, replace_menu=True)
+        parts = await self._outbound.prepare(inbound.user, reply.messages, replace_menu=not reply.keep_menu)
         first, rest = await self._passive_part(parts)
         if not await self._deduper.finish(key, first.encode()):
             await self._send(inbound.openid, parts)  # too late for a passive reply: all of it now

@@ -267,3 +267,46 @@ async def test_forgotten_conversations_are_closed(api: Api, client: Any) -> None
     assert [(e["applicant"], e["payload"]["closed_by"]) for e in closed_events] == [(APPLICANT, "idle")]
     # The one still waiting for a person stays in the queue.
     assert (await api.call("GET", "/handoffs/current", applicant=OTHER))["status"] == "waiting"
+
+
+async def test_the_applicant_leaves_human_service(api: Api) -> None:
+    mine = await api.call("POST", "/handoffs", applicant=APPLICANT, expect=201, json={"reason": "asked"})
+    path = f"/handoffs/{mine['id']}/close"
+    agent = await staff_token(api, "agent_he", name="何帮办")
+    await api.call("POST", f"/handoffs/{mine['id']}/claim", token=agent)
+
+    # Someone else's conversation looks like a missing one, and stays open.
+    missing = await api.call("POST", path, applicant=OTHER, expect=404)
+    assert missing["error"]["message"] == handoffs.NOT_FOUND_MESSAGE
+    await api.call("POST", "/handoffs/999999/close", applicant=APPLICANT, expect=404)
+    await api.call("POST", path, headers={"X-Service-Key": SERVICE_KEY}, expect=401)
+    await api.call("POST", path, expect=401)
+    assert (await api.call("GET", "/handoffs/current", applicant=APPLICANT))["status"] == "claimed"
+
+    closed = await api.call("POST", path, applicant=APPLICANT)
+    assert closed["status"] == "closed" and closed["closed_at"] and closed["id"] == mine["id"]
+    again = await api.call("POST", path, applicant=APPLICANT)
+    assert again["status"] == "closed" and again["closed_at"] == closed["closed_at"]
+    await api.call("GET", "/handoffs/current", applicant=APPLICANT, expect=404)
+    # Staff closing afterwards learn it is over (their console shows it closed).
+    await api.call("POST", path, token=agent, expect=409)
+
+    closed_events = [e for e in await events_of(api) if e["type"] == "handoff.closed"]
+    assert [(e["applicant"], e["payload"]) for e in closed_events] == [
+        (APPLICANT, {"handoff_id": mine["id"], "staff_name": None, "closed_by": "applicant"})
+    ]
+    audit = (await api.call("GET", f"/audit?target=handoff:{mine['id']}", token=await api.admin()))["entries"]
+    assert [(e["actor"], e["action"]) for e in reversed(audit)] == [
+        ("staff:agent_he", "handoff.claim"),
+        (f"applicant:{APPLICANT}", "handoff.close"),
+    ]
+
+
+async def test_the_applicant_may_leave_before_anyone_answers(api: Api) -> None:
+    mine = await api.call("POST", "/handoffs", applicant=APPLICANT, expect=201, json={"reason": "fallback"})
+    await api.call("POST", f"/handoffs/{mine['id']}/close", applicant=APPLICANT)
+    agent = await staff_token(api, "agent_lu")
+    assert (await api.call("GET", "/handoffs", token=agent))["handoffs"] == []
+    # A new request opens a new conversation rather than reviving the closed one.
+    fresh = await api.call("POST", "/handoffs", applicant=APPLICANT, expect=201, json={"reason": "asked"})
+    assert fresh["id"] != mine["id"]

@@ -9,6 +9,8 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
+from bot.messages import UserRef
+from bot.sessions import SessionTokens
 from bot.settings import DEMO_AES_KEY, GatewaySettings
 from bot.standin import (
     BackendStandinState,
@@ -25,6 +27,7 @@ REDIS_URL = os.environ.get("TEST_BOT_REDIS_URL", "redis://127.0.0.1:6379/14")
 TOKEN = "test-callback-token"
 APPID = "wx0123456789abcdef"
 SERVICE_KEY = "test-service-key"
+SESSION_SECRET = "test-session-secret"
 
 
 @pytest.fixture
@@ -84,7 +87,7 @@ def make_settings(standins: StandIns, redis_url: str, **overrides) -> GatewaySet
         "rasa_url": standins.rasa_url,
         "backend_url": standins.backend_url,
         "service_key": SERVICE_KEY,
-        "session_secret": "test-session-secret",
+        "session_secret": SESSION_SECRET,
         "miniprogram_appid": "wxmini0000000001",
         "miniprogram_secret": "mini-secret",
         "notifier_retry_base": 0.05,
@@ -92,6 +95,12 @@ def make_settings(standins: StandIns, redis_url: str, **overrides) -> GatewaySet
     }
     values.update(overrides)
     return GatewaySettings(_env_file=None, **values)
+
+
+def web_auth(user_id: str, channel: str = "web") -> dict[str, str]:
+    """The header a chat page sends once it has a session for `user_id` (`POST /api/chat/session`)."""
+    token = SessionTokens(SESSION_SECRET, ttl=3600).issue(UserRef(channel, user_id))
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

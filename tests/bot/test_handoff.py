@@ -1,9 +1,10 @@
 """Human mode: in through the assistant's handoff payload, staff replies out, back on `handoff.closed`."""
 
 import asyncio
+import socket
 
 from bot.app import create_app
-from tests.bot.conftest import make_settings, publish
+from tests.bot.conftest import make_settings, publish, web_auth
 from tests.bot.wechat_helpers import custom_texts, deliver, event, eventually, text
 
 
@@ -45,13 +46,49 @@ async def test_images_in_human_mode_are_stored_and_forwarded_to_staff(gateway, s
     assert standins.backend.handoff_messages[-1]["text"] == f"[图片] 文件编号 {file_id}"
 
 
-async def test_exit_word_returns_to_the_assistant(gateway, simulator, standins):
+async def test_exit_word_returns_to_the_assistant_and_closes_the_handoff(gateway, simulator, standins):
     await deliver(gateway, simulator, text("oLeave", "人工"))
     reply = await deliver(gateway, simulator, text("oLeave", "结束人工"))
     assert reply["Content"] == "已结束人工服务，智能助手继续为您服务。"
+    # so the staff console no longer shows the person as waiting
+    assert standins.backend.handoff_closes == [{"handoff_id": "h-1", "applicant": "wechat:oLeave"}]
     reply = await deliver(gateway, simulator, text("oLeave", "你好"))
     assert reply["Content"] == "（演示助手）收到：你好"
     assert standins.backend.handoff_messages == []
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_exit_word_works_while_the_backend_is_down(aiohttp_client, standins, redis_url, simulator):
+    settings = make_settings(standins, redis_url, backend_url=f"http://127.0.0.1:{closed_port()}")
+    gateway = await aiohttp_client(create_app(settings))
+    await deliver(gateway, simulator, text("oDown", "人工"))
+    reply = await deliver(gateway, simulator, text("oDown", "退出人工"))
+    assert reply["Content"] == "已结束人工服务，智能助手继续为您服务。"
+    reply = await deliver(gateway, simulator, text("oDown", "你好"))
+    assert reply["Content"] == "（演示助手）收到：你好"
+
+
+async def test_leaving_with_an_exit_word_brings_only_the_rating_prompt(
+    gateway, simulator, standins, notifier, redis
+):
+    await deliver(gateway, simulator, text("oRate", "人工"))
+    await deliver(gateway, simulator, text("oRate", "结束人工"))
+    # what the backend emits for that close
+    await publish(
+        redis, standins, "handoff.closed", "wechat:oRate", {"handoff_id": "h-1", "closed_by": "applicant"}
+    )
+    await eventually(lambda: any("打个分" in t for t in custom_texts(standins.wechat, "oRate")))
+    [prompt] = custom_texts(standins.wechat, "oRate")
+    assert "人工服务已结束" not in prompt, "the gateway has already said goodbye"
+    assert "回复 1 1分 很不满意" in prompt and "回复 5 5分 非常满意" in prompt
+
+    await deliver(gateway, simulator, text("oRate", "2"))
+    assert standins.rasa.turns[-1]["message"] == '/rate{"score": "2", "handoff_id": "h-1"}'
 
 
 async def test_a_handoff_closed_in_the_backend_returns_the_user_transparently(gateway, simulator, standins):
@@ -62,12 +99,11 @@ async def test_a_handoff_closed_in_the_backend_returns_the_user_transparently(ga
 
 
 async def test_web_user_in_human_mode_gets_staff_replies_by_polling(gateway, standins, notifier, redis):
-    resp = await gateway.post("/api/chat/messages", json={"user_id": "u-human-0001", "text": "人工服务"})
+    auth = web_auth("u-human-0001")
+    resp = await gateway.post("/api/chat/messages", json={"text": "人工服务"}, headers=auth)
     body = await resp.json()
     assert body["mode"] == "human"
-    resp = await gateway.post(
-        "/api/chat/messages", json={"user_id": "u-human-0001", "text": "请帮我看看材料"}
-    )
+    resp = await gateway.post("/api/chat/messages", json={"text": "请帮我看看材料"}, headers=auth)
     assert await resp.json() == {"messages": [], "mode": "human"}
     assert standins.backend.handoff_messages[-1]["applicant"] == "web:u-human-0001"
 
@@ -76,17 +112,23 @@ async def test_web_user_in_human_mode_gets_staff_replies_by_polling(gateway, sta
     polled: list[dict] = []
 
     async def poll() -> bool:
-        resp = await gateway.get("/api/chat/notices", params={"user_id": "u-human-0001"})
+        resp = await gateway.get("/api/chat/notices", headers=auth)
         data = await resp.json()
         polled.extend(data["messages"])
-        return len(polled) >= 2 and data["mode"] == "assistant"
+        return len(polled) >= 3 and data["mode"] == "assistant"
 
     for _ in range(100):
         if await poll():
             break
         await asyncio.sleep(0.05)
-    assert [m["text"] for m in polled][:2] == ["工作人员回复：材料齐全。", polled[1]["text"]]
+    assert [m["type"] for m in polled] == ["text", "text", "buttons"]
+    assert polled[0]["text"] == "工作人员回复：材料齐全。"
     assert "人工服务已结束" in polled[1]["text"]
+    # the web page shows the score buttons as they are; a click posts the payload back
+    assert polled[2]["buttons"][4] == {
+        "title": "5分 非常满意",
+        "payload": '/rate{"score": "5", "handoff_id": "h-1"}',
+    }
 
 
 async def test_wechat_kf_mode_transfers_messages_until_wechat_closes_the_session(

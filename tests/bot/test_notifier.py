@@ -10,8 +10,8 @@ from bot.contacts import Contacts
 from bot.messages import UserRef
 from bot.notifier import Notifier
 from bot.settings import TemplateSpec
-from tests.bot.conftest import make_settings, publish
-from tests.bot.wechat_helpers import custom_images, custom_texts, eventually
+from tests.bot.conftest import make_settings, publish, web_auth
+from tests.bot.wechat_helpers import custom_images, custom_texts, deliver, eventually, text
 
 PROGRESS_TEMPLATE = TemplateSpec(
     template_id="TPL-PROGRESS",
@@ -51,10 +51,41 @@ async def test_inside_the_48_hour_window_a_customer_service_message_carries_the_
         "wechat:oWin",
         {"licence_number": "XK-2024-7K3M9Q", "card_url": f"{standins.rasa_url}/standin/card.png"},
     )
-    await eventually(lambda: custom_images(standins.wechat, "oWin"))
-    [message] = custom_texts(standins.wechat, "oWin")
+    await eventually(lambda: len(custom_texts(standins.wechat, "oWin")) == 2)
+    message, rating = custom_texts(standins.wechat, "oWin")
     assert "XK-2024-7K3M9Q" in message
+    assert len(custom_images(standins.wechat, "oWin")) == 1
+    assert rating.startswith("请您为这次办证服务打个分") and "回复 5 5分 非常满意" in rating
     assert templates(standins, "oWin") == []
+
+
+async def test_a_number_answers_the_menu_of_a_notice_sent_as_a_customer_service_message(
+    gateway, simulator, standins, redis, notifier
+):
+    await deliver(gateway, simulator, text("oScore", "我要办证"))  # a menu of its own, replaced below
+    await publish(
+        redis,
+        standins,
+        "licence.issued",
+        "wechat:oScore",
+        {"licence_number": "XK-1"},
+        application_code="ZL-1",
+    )
+    await eventually(lambda: any("打个分" in t for t in custom_texts(standins.wechat, "oScore")))
+    await deliver(gateway, simulator, text("oScore", "２"))  # full-width, as Chinese keyboards type it
+    assert standins.rasa.turns[-1]["message"] == '/rate{"score": "2", "application_code": "ZL-1"}'
+    # the assistant's answer has no buttons, so a later number is a plain answer again
+    await deliver(gateway, simulator, text("oScore", "2"))
+    assert standins.rasa.turns[-1]["message"] == "2"
+
+
+async def test_a_template_message_carries_the_text_without_buttons(standins, redis, notifier):
+    await publish(redis, standins, "licence.issued", "wechat:oAway", {"licence_number": "XK-2"})
+    await eventually(lambda: templates(standins, "oAway"))
+    [sent] = templates(standins, "oAway")
+    assert sent["data"]["thing2"]["value"] == "许可证已签发"
+    assert custom_texts(standins.wechat, "oAway") == []
+    assert await redis.get("gw:menu:wechat:oAway") is None, "no numbered menu was shown, so none is kept"
 
 
 async def test_outside_the_window_a_template_message_with_short_values(standins, redis, notifier):
@@ -77,9 +108,15 @@ async def test_outside_the_window_a_template_message_with_short_values(standins,
     assert all(len(v["value"]) <= 20 and "\n" not in v["value"] for v in sent["data"].values())
     assert sent["data"]["thing2"]["value"].endswith("…")
     assert custom_texts(standins.wechat, "oAway") == []
-    # the delivery is recorded, and WeChat's TEMPLATESENDJOBFINISH later fills in the result
-    records = [await redis.hgetall(k) async for k in redis.scan_iter("gw:template:*")]
-    assert records == [{"applicant": "wechat:oAway", "event_id": event["id"], "status": "sent"}]
+
+    # the delivery is recorded (just after the send returns), and WeChat's TEMPLATESENDJOBFINISH later fills
+    # in the result
+    async def records():
+        return [await redis.hgetall(k) async for k in redis.scan_iter("gw:template:*")]
+
+    await eventually_async(
+        records, [{"applicant": "wechat:oAway", "event_id": event["id"], "status": "sent"}]
+    )
 
 
 async def test_customer_service_refused_with_45015_falls_back_to_a_template(standins, redis, notifier):
@@ -111,7 +148,7 @@ async def test_web_notices_wait_for_the_poll(gateway, standins, redis, notifier)
         {"problems": [{"material_name": "营业场所平面图", "problem": "缺少面积标注"}]},
     )
     await eventually(lambda: notifier.delivered == 1)
-    resp = await gateway.get("/api/chat/notices", params={"user_id": "u-poll-0001"})
+    resp = await gateway.get("/api/chat/notices", headers=web_auth("u-poll-0001"))
     [message] = (await resp.json())["messages"]
     assert "1. 营业场所平面图：缺少面积标注" in message["text"]
 

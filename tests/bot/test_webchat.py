@@ -7,14 +7,27 @@ from bot.app import create_app
 from bot.appkeys import COMPONENTS
 from bot.messages import Text, UserRef
 from bot.standin import card_png
-from tests.bot.conftest import make_settings
+from tests.bot.conftest import make_settings, web_auth
 
 USER = "u-test-0001"
 
 
-async def say(gateway, text, user_id=USER, **kw):
-    resp = await gateway.post("/api/chat/messages", json={"user_id": user_id, "text": text}, **kw)
+async def say(gateway, text, user_id=USER, headers=None):
+    """One chat turn as the page sends it: with `user_id`'s session token unless `headers` say otherwise."""
+    if headers is None:
+        headers = web_auth(user_id)
+    resp = await gateway.post("/api/chat/messages", json={"user_id": user_id, "text": text}, headers=headers)
     return resp.status, await resp.json()
+
+
+def upload_form(
+    data: bytes, filename: str, content_type: str, user_id: str | None = None
+) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    if user_id is not None:
+        form.add_field("user_id", user_id)
+    form.add_field("file", data, filename=filename, content_type=content_type)
+    return form
 
 
 async def test_text_turn_returns_messages(gateway, standins):
@@ -22,7 +35,7 @@ async def test_text_turn_returns_messages(gateway, standins):
     assert status == 200
     assert body == {"messages": [{"type": "text", "text": "（演示助手）收到：你好"}], "mode": "assistant"}
     assert standins.rasa.turns[0]["sender"] == f"web:{USER}"
-    assert standins.rasa.turns[0]["metadata"] == {"channel": "web"}
+    assert standins.rasa.turns[0]["metadata"] is None  # see RasaDialogue.turn
 
 
 async def test_buttons_keep_their_payloads_and_a_payload_can_be_posted_back(gateway, standins):
@@ -43,18 +56,40 @@ async def test_images_come_back_with_absolute_urls(gateway):
 @pytest.mark.parametrize(
     "payload",
     [
-        {"user_id": "x", "text": "hi"},
         {"user_id": USER, "text": ""},
         {"user_id": USER},
+        {"text": "字" * 2001},
         ["not", "an", "object"],
     ],
 )
 async def test_bad_requests_get_a_friendly_400(gateway, payload):
-    resp = await gateway.post("/api/chat/messages", json=payload)
+    resp = await gateway.post("/api/chat/messages", json=payload, headers=web_auth(USER))
     assert resp.status == 400
     body = await resp.json()
-    assert body["error"]["code"] in ("bad_request", "bad_user_id")
+    assert body["error"]["code"] == "bad_request"
     assert body["messages"][0]["type"] == "text"
+
+
+async def test_a_bare_user_id_is_refused_by_default(gateway, standins):
+    # Otherwise anyone who guesses an id could poll that person's notices or talk in their name.
+    resp = await gateway.post("/api/chat/messages", json={"user_id": USER, "text": "你好"})
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "login_required"
+    resp = await gateway.get("/api/chat/notices", params={"user_id": USER})
+    assert resp.status == 401
+    resp = await gateway.post("/api/chat/uploads", data=upload_form(card_png(), "a.png", "image/png", USER))
+    assert resp.status == 401
+    assert standins.rasa.turns == [] and standins.backend.files == {}
+
+
+async def test_bare_user_ids_when_tokens_are_switched_off(aiohttp_client, standins, redis_url):
+    settings = make_settings(standins, redis_url, webchat_require_token=False)
+    gateway = await aiohttp_client(create_app(settings))
+    status, _ = await say(gateway, "你好", headers={})
+    assert status == 200
+    assert standins.rasa.turns[-1]["sender"] == f"web:{USER}"
+    status, body = await say(gateway, "你好", user_id="x", headers={})
+    assert status == 400 and body["error"]["code"] == "bad_user_id"
 
 
 async def test_not_json_gets_400(gateway):
@@ -78,10 +113,8 @@ async def test_anonymous_session_token_is_accepted_and_checked(gateway, standins
 
 
 async def test_upload_stores_a_material_and_relays_the_answer(gateway, standins):
-    form = aiohttp.FormData()
-    form.add_field("user_id", USER)
-    form.add_field("file", card_png(), filename="licence.png", content_type="image/png")
-    resp = await gateway.post("/api/chat/uploads", data=form)
+    form = upload_form(card_png(), "licence.png", "image/png")
+    resp = await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))
     body = await resp.json()
     [(file_id, stored)] = standins.backend.files.items()
     assert stored["applicant"] == f"web:{USER}"
@@ -91,10 +124,8 @@ async def test_upload_stores_a_material_and_relays_the_answer(gateway, standins)
 
 
 async def test_upload_rejected_by_the_backend_relays_its_message(gateway, standins):
-    form = aiohttp.FormData()
-    form.add_field("user_id", USER)
-    form.add_field("file", b"not really a png", filename="x.png", content_type="image/png")
-    resp = await gateway.post("/api/chat/uploads", data=form)
+    form = upload_form(b"not really a png", "x.png", "image/png", USER)
+    resp = await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))
     assert (await resp.json())["messages"][0]["text"] == "图片无法识别，请重新拍摄后上传。"
 
 
@@ -102,14 +133,10 @@ async def test_upload_that_is_not_an_image_or_too_large_is_refused(aiohttp_clien
     gateway = await aiohttp_client(
         create_app(make_settings(standins, redis_url, webchat_max_upload_bytes=1000))
     )
-    form = aiohttp.FormData()
-    form.add_field("user_id", USER)
-    form.add_field("file", b"%PDF-1.4", filename="x.pdf", content_type="application/pdf")
-    assert (await gateway.post("/api/chat/uploads", data=form)).status == 400
-    form = aiohttp.FormData()
-    form.add_field("user_id", USER)
-    form.add_field("file", b"x" * 5000, filename="big.jpg", content_type="image/jpeg")
-    resp = await gateway.post("/api/chat/uploads", data=form)
+    form = upload_form(b"%PDF-1.4", "x.pdf", "application/pdf")
+    assert (await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))).status == 400
+    form = upload_form(b"x" * 5000, "big.jpg", "image/jpeg")
+    resp = await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))
     assert resp.status == 413
     assert "10 MB" in (await resp.json())["messages"][0]["text"]
     assert standins.backend.files == {}
@@ -117,9 +144,9 @@ async def test_upload_that_is_not_an_image_or_too_large_is_refused(aiohttp_clien
 
 async def test_notices_wait_for_the_next_poll_once(gateway):
     await gateway.server.app[COMPONENTS].notices.put(UserRef("web", USER), [Text("您的申请已受理。")])
-    resp = await gateway.get("/api/chat/notices", params={"user_id": USER})
+    resp = await gateway.get("/api/chat/notices", headers=web_auth(USER))
     assert (await resp.json())["messages"] == [{"type": "text", "text": "您的申请已受理。"}]
-    resp = await gateway.get("/api/chat/notices", params={"user_id": USER})
+    resp = await gateway.get("/api/chat/notices", headers=web_auth(USER))
     assert (await resp.json())["messages"] == []
 
 
@@ -143,7 +170,11 @@ async def test_mini_program_subscribe_consents_are_counted(gateway, redis):
     resp = await gateway.post("/api/chat/subscriptions", json={"template_ids": ["T1", "T1"]}, headers=auth)
     assert (await resp.json())["consents"] == {"T1": 2}
     resp = await gateway.post("/api/chat/subscriptions", json={"template_ids": ["T1"]})
-    assert resp.status == 400
+    assert resp.status == 401
+    resp = await gateway.post(
+        "/api/chat/subscriptions", json={"template_ids": ["T1"]}, headers=web_auth(USER)
+    )
+    assert resp.status == 403
 
 
 async def test_per_user_rate_limit_answers_a_friendly_429(aiohttp_client, standins, redis_url):
@@ -151,7 +182,7 @@ async def test_per_user_rate_limit_answers_a_friendly_429(aiohttp_client, standi
     gateway = await aiohttp_client(create_app(settings))
     statuses = [(await say(gateway, "你好"))[0] for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    resp = await gateway.post("/api/chat/messages", json={"user_id": USER, "text": "再来"})
+    resp = await gateway.post("/api/chat/messages", json={"text": "再来"}, headers=web_auth(USER))
     assert int(resp.headers["Retry-After"]) >= 1
     assert (await resp.json())["messages"][0]["text"].startswith("您发送得太快了")
     assert (await say(gateway, "你好", user_id="u-another-user"))[0] == 200
@@ -165,8 +196,39 @@ async def test_per_ip_rate_limit(aiohttp_client, standins, redis_url):
     assert statuses == [200, 200, 429]
 
 
+async def test_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(aiohttp_client, standins, redis_url):
+    settings = make_settings(standins, redis_url, rate_limit_ip_per_minute=2)
+    gateway = await aiohttp_client(create_app(settings))
+    statuses = []
+    for i in range(3):
+        spoofed = web_auth(f"u-user-{i:04}") | {"X-Forwarded-For": f"203.0.113.{i + 1}"}
+        statuses.append((await say(gateway, "你好", user_id=f"u-user-{i:04}", headers=spoofed))[0])
+    assert statuses == [200, 200, 429]
+
+
+async def test_behind_a_trusted_proxy_each_client_is_limited_separately(aiohttp_client, standins, redis_url):
+    settings = make_settings(
+        standins, redis_url, rate_limit_ip_per_minute=2, trusted_proxies="10.0.0.0/8, 127.0.0.1"
+    )
+    gateway = await aiohttp_client(create_app(settings))
+
+    async def from_client(forwarded_for: str, user_id: str) -> int:
+        headers = web_auth(user_id) | {"X-Forwarded-For": forwarded_for}
+        return (await say(gateway, "你好", user_id=user_id, headers=headers))[0]
+
+    # Through two of our proxies (10.0.0.3 in front of the peer 127.0.0.1).
+    assert [await from_client("203.0.113.7, 10.0.0.3", f"u-a-{i:04}") for i in range(2)] == [200, 200]
+    assert await from_client("203.0.113.7", "u-a-0003") == 429
+    # Whatever the client itself wrote further left does not give it a fresh allowance.
+    assert await from_client("198.51.100.1, 203.0.113.7", "u-a-0004") == 429
+    # Someone else behind the same proxy is not held back.
+    assert await from_client("198.51.100.9", "u-b-0001") == 200
+
+
 async def test_chat_page_is_served(gateway):
     resp = await gateway.get("/")
     page = await resp.text()
     assert resp.status == 200
     assert "证照联办" in page and 'capture="environment"' in page
+    # It talks with a session token, never a self-chosen id (WEBCHAT_REQUIRE_TOKEN is on by default).
+    assert "/api/chat/session" in page and "Bearer" in page and "user_id" not in page

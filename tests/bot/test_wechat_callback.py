@@ -31,7 +31,7 @@ async def test_plaintext_round_trip(gateway, simulator, standins):
     assert reply["Content"] == "（演示助手）收到：你好"
     assert reply["ToUserName"] == "oPlain"
     assert standins.rasa.turns[0]["sender"] == "wechat:oPlain"
-    assert standins.rasa.turns[0]["metadata"] == {"channel": "wechat"}
+    assert standins.rasa.turns[0]["metadata"] is None
 
 
 async def test_aes_round_trip_with_real_wechatpy_crypto(gateway, simulator):
@@ -259,14 +259,13 @@ async def test_subscribe_from_a_window_qr_code_welcomes_and_records_the_scene(
     assert "回复 1 政策咨询" in reply["Content"] and "回复 5 人工服务" in reply["Content"]
     await deliver(gateway, simulator, text("oNew", "1"))
     assert standins.rasa.turns[-1]["message"] == "/ask_policy"
-    assert standins.rasa.turns[-1]["metadata"] == {"channel": "wechat", "scene": "window-3"}
+    assert await redis.get("gw:scene:wechat:oNew") == "window-3"
 
 
-async def test_scan_by_a_follower_records_the_scene(gateway, simulator, standins):
+async def test_scan_by_a_follower_records_the_scene(gateway, simulator, standins, redis):
     reply = await deliver(gateway, simulator, event("oFollower", "SCAN", "window-7"))
     assert reply["Content"].startswith("欢迎回来")
-    await deliver(gateway, simulator, text("oFollower", "你好"))
-    assert standins.rasa.turns[-1]["metadata"]["scene"] == "window-7"
+    assert await redis.get("gw:scene:wechat:oFollower") == "window-7"
 
 
 async def test_unsubscribe_and_view_answer_success(gateway, simulator, redis):

@@ -14,12 +14,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from backend.app import create_app as create_backend
 from backend.settings import Settings
 from bot.app import create_app as create_gateway
+from bot.conversation import HANDOFF_LEFT
 from bot.handoff import HandoffModes
 from bot.messages import UserRef
-from tests.bot.conftest import SERVICE_KEY, StandIns, make_settings
+from tests.bot.conftest import SERVICE_KEY, StandIns, make_settings, web_auth
 
 WEB_USER = "u-e2e-0001"
 APPLICANT = f"web:{WEB_USER}"
+AUTH = web_auth(WEB_USER)
 ADMIN_PASSWORD = "admin-password-123"
 
 
@@ -108,7 +110,7 @@ async def test_backend_events_reach_the_web_applicant(
     missing = first["correction_notice"]["items"][0]["name"]
 
     async def notices() -> list[dict[str, Any]]:
-        response = await real_gateway.get("/api/chat/notices", params={"user_id": WEB_USER})
+        response = await real_gateway.get("/api/chat/notices", headers=AUTH)
         assert response.status == 200
         return list((await response.json())["messages"])
 
@@ -155,9 +157,7 @@ async def test_human_mode_through_the_real_backend(
     finally:
         await redis.aclose()
 
-    response = await real_gateway.post(
-        "/api/chat/messages", json={"user_id": WEB_USER, "text": "我的材料齐了吗？"}
-    )
+    response = await real_gateway.post("/api/chat/messages", json={"text": "我的材料齐了吗？"}, headers=AUTH)
     assert response.status == 200
     assert standins.rasa.messages_from(APPLICANT) == [], "in human mode the assistant is not asked"
 
@@ -170,21 +170,65 @@ async def test_human_mode_through_the_real_backend(
     )
 
     async def notices() -> list[dict[str, Any]]:
-        response = await real_gateway.get("/api/chat/notices", params={"user_id": WEB_USER})
+        response = await real_gateway.get("/api/chat/notices", headers=AUTH)
         return list((await response.json())["messages"])
 
     [reply] = await eventually(notices)
     assert "已齐全，请放心。" in reply["text"]
 
     await staff_call(backend, token, "POST", f"/handoffs/{handoff['id']}/close")
-    [closed] = await eventually(notices)
+    closed, prompt = await eventually(notices)
     assert "人工服务已结束" in closed["text"]
+    assert prompt["buttons"][0]["payload"] == f'/rate{{"score": "1", "handoff_id": "{handoff["id"]}"}}'
 
     async def back_with_the_assistant() -> bool:
-        await real_gateway.post("/api/chat/messages", json={"user_id": WEB_USER, "text": "你好"})
+        await real_gateway.post("/api/chat/messages", json={"text": "你好"}, headers=AUTH)
         return bool(standins.rasa.messages_from(APPLICANT))
 
     assert await eventually(back_with_the_assistant)
+
+
+async def test_an_exit_word_closes_the_handoff_in_the_backend(
+    backend: TestServer,
+    real_gateway: TestClient[Any, Any],
+    real_notifier: Any,
+    redis_url: str,
+    standins: StandIns,
+) -> None:
+    handoff = await backend_call(backend, "POST", "/handoffs", {"reason": "asked"})
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await HandoffModes(redis).start(UserRef("web", WEB_USER), str(handoff["id"]))
+    finally:
+        await redis.aclose()
+    token = await staff_call_login(backend, "admin", ADMIN_PASSWORD)
+    await staff_call(backend, token, "POST", f"/handoffs/{handoff['id']}/claim")
+
+    response = await real_gateway.post("/api/chat/messages", json={"text": "结束人工"}, headers=AUTH)
+    assert await response.json() == {
+        "messages": [{"type": "text", "text": HANDOFF_LEFT}],
+        "mode": "assistant",
+    }
+
+    # The staff console no longer shows the conversation as open.
+    detail = await staff_call(backend, token, "GET", f"/handoffs/{handoff['id']}")
+    assert detail["status"] == "closed" and detail["closed_at"]
+    assert (await staff_call(backend, token, "GET", "/handoffs"))["handoffs"] == []
+
+    async def notices() -> list[dict[str, Any]]:
+        response = await real_gateway.get("/api/chat/notices", headers=AUTH)
+        return list((await response.json())["messages"])
+
+    # The backend's handoff.closed brings the score buttons only: the goodbye was the gateway's reply.
+    [prompt] = await eventually(notices)
+    assert prompt["type"] == "buttons"
+    five = prompt["buttons"][4]
+    assert five == {
+        "title": "5分 非常满意",
+        "payload": f'/rate{{"score": "5", "handoff_id": "{handoff["id"]}"}}',
+    }
+    await real_gateway.post("/api/chat/messages", json={"text": five["payload"]}, headers=AUTH)
+    assert standins.rasa.messages_from(APPLICANT) == [five["payload"]]
 
 
 async def staff_call_login(backend: TestServer, username: str, password: str) -> str:
