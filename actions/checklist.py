@@ -265,6 +265,32 @@ def material_lines(materials: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def image_url(path: str) -> str:
+    """Pictures the backend serves under signed public paths (notices, licence cards): a backend-relative
+    path is fine (the gateway joins it to its backend base); an explicit BACKEND_PUBLIC_URL makes it
+    absolute for clients that reach Rasa directly."""
+    public = backend().settings
+    if path.startswith("/") and public.public_url != public.url:
+        return backend().public_link(path)
+    return path
+
+
+async def send_checklist_notice(
+    dispatcher: CollectingDispatcher, package_id: str, answers: dict[str, Any]
+) -> None:
+    """The one-time notice picture of a checklist that no application holds yet. The checklist has been
+    said in text already, so a failure here costs only the picture, never the turn."""
+    try:
+        link = await backend().call(
+            "POST", "/checklists/notice", json_body={"package_id": package_id, "answers": answers}
+        )
+    except (BackendUnavailable, BackendRefused) as exc:
+        log.warning("checklist notice picture for %s: %r", package_id, exc)
+        return
+    if isinstance(link, dict) and link.get("notice_url"):
+        dispatcher.utter_message(image=image_url(link["notice_url"]))
+
+
 def correction_example(answers: dict[str, Any]) -> str:
     if "area" in answers:
         return f"不对，面积是{int(answers['area']) + 20}平"
@@ -334,6 +360,10 @@ class ActionShowChecklist(BackendAction):
         await show_checklist(dispatcher, tracker, package_id, heading="好的，问题都答完了。根据您的回答：")
         synced = await sync_draft(dispatcher, tracker, package_id)
         if not synced:
+            answers = stored_answers(tracker, package_id)
+            if not (await self.backend.checklist(package_id, answers))["unanswered"]:
+                # The questionnaire ends in the picture too (一次告知), application or not.
+                await send_checklist_notice(dispatcher, package_id, answers)
             dispatcher.utter_message(
                 text="材料备齐后，可以直接在这里提交申请：拍照上传材料，一次提交，各部门并行审批。",
                 buttons=[
@@ -365,7 +395,7 @@ async def sync_draft(dispatcher: CollectingDispatcher, tracker: Tracker, package
         text=f"已把这些回答同步到您的申请 {code}。回复“还缺什么材料”可以查看还要上传哪些。"
     )
     if updated.get("notice_url"):
-        dispatcher.utter_message(image=updated["notice_url"])
+        dispatcher.utter_message(image=image_url(updated["notice_url"]))
     return True
 
 
@@ -482,7 +512,9 @@ class ActionApplyCorrection(BackendAction):
                 )
             else:
                 await show_checklist(dispatcher, tracker, package_id, heading="更新后的回答：")
-            await sync_draft(dispatcher, tracker, package_id)
+            synced = await sync_draft(dispatcher, tracker, package_id)
+            if not unanswered and not synced:
+                await send_checklist_notice(dispatcher, package_id, answers)
         return events
 
     async def _correct_phone(

@@ -113,5 +113,6 @@ def create_app(settings: Settings) -> web.Application:
     system.setup(app, app[OPENAPI])
     policies.setup_policies(app, settings)
     licences.setup(app)
+    applications.setup(app)
     setup_console(app)
     return app

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from datetime import date
 
-from backend import files, verification
+from backend import files, notice, verification
 from backend.applications import (
     MATERIAL_STATUS_LABELS,
     OPERATION_LABELS,
@@ -151,6 +151,7 @@ def application_out(
         submitted_at=application.submitted_at,
         accepted_at=application.accepted_at,
         completed_at=application.completed_at,
+        notice_url=notice.notice_path(domain.settings, application.code),
     )
 
 

@@ -144,10 +144,24 @@ class ApplicationOut(BaseModel):
     submitted_at: datetime | None
     accepted_at: datetime | None
     completed_at: datetime | None
+    notice_url: str | None = Field(
+        default=None,
+        description="一次性告知单图片的公开链接（后端上的路径，签名，7 天内有效），可直接发给申请人",
+    )
 
 
 class ApplicationList(BaseModel):
     applications: list[ApplicationOut]
+
+
+class ChecklistNoticeCreate(Strict):
+    package_id: str = Field(max_length=64)
+    answers: dict[str, Any] = Field(default_factory=dict)
+
+
+class NoticeLink(BaseModel):
+    notice_url: str = Field(description="一次性告知单图片的公开链接（后端上的路径，签名，到期失效）")
+    expires_at: datetime
 
 
 # --- tasks --------------------------------------------------------------------------------------------

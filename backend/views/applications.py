@@ -1,4 +1,8 @@
-"""Applicant-side endpoints: a service (gateway / action server) acting for one applicant."""
+"""Applicant-side endpoints: a service (gateway / action server) acting for one applicant; and the
+one-time notice picture under a signed, expiring public URL (`/n/<token>/notice.png`, outside /api/v1)."""
+
+import time
+from datetime import UTC, datetime
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -7,7 +11,8 @@ from backend import applications, files, licences, notice
 from backend.api import Access, Ctx, RouteTable
 from backend.domain import Domain
 from backend.errors import NotFound
-from backend.keys import DOMAIN, PICTURES
+from backend.keys import DOMAIN, PICTURES, SESSIONMAKER, SETTINGS
+from backend.materials import tokens
 from backend.materials.render import render_notice_text
 from backend.models import Application, Licence
 from backend.representations import application_out, licence_out, material_file
@@ -16,13 +21,24 @@ from backend.schemas import (
     ApplicationList,
     ApplicationOut,
     ApplicationUpdate,
+    ChecklistNoticeCreate,
     CommitmentCreate,
     LicenceList,
     LicenceOut,
     MaterialAttach,
+    NoticeLink,
 )
 
 routes = RouteTable(tag="applications")
+
+_PUBLIC = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+}
+LINK_EXPIRED = "这个告知单链接已失效。请在对话中回复“还缺什么材料”或“材料清单”，重新获取最新的告知单。"
+# A checklist's notice shows the catalog, not a person's progress: a browser may keep it a while.
+CHECKLIST_MAX_AGE = 3600
 
 
 async def application_view(
@@ -171,6 +187,45 @@ async def application_notice(ctx: Ctx[None, None]) -> web.Response:
         content_type="image/png",
         headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
+
+
+@routes.route(
+    "POST",
+    "/checklists/notice",
+    summary="材料清单的一次性告知单图片链接（尚未创建申请时；签名，7 天内有效）",
+    access=Access.SERVICE,
+    body=ChecklistNoticeCreate,
+    response=NoticeLink,
+)
+async def checklist_notice(ctx: Ctx[ChecklistNoticeCreate, None]) -> NoticeLink:
+    url, expires_at = notice.checklist_notice_link(
+        ctx.request.app[DOMAIN], ctx.body.package_id, ctx.body.answers
+    )
+    return NoticeLink(notice_url=url, expires_at=datetime.fromtimestamp(expires_at, UTC))
+
+
+async def shared_notice(request: web.Request) -> web.Response:
+    """The notice picture for whoever holds the signed link: the gateway fetches chat images by URL,
+    without credentials. An expired or forged link answers 404 with a short note."""
+    app = request.app
+    grant = notice.grant_for(app[SETTINGS], request.match_info["token"])
+    if grant is None:
+        raise web.HTTPNotFound(text=LINK_EXPIRED, headers=_PUBLIC)
+    async with app[SESSIONMAKER]() as session:
+        data = await notice.shared_notice_data(session, app[DOMAIN], grant)
+    if data is None:
+        raise web.HTTPNotFound(text=LINK_EXPIRED, headers=_PUBLIC)
+    png = await app[PICTURES].notice_png(data)
+    if grant.application_code is not None:
+        # A person's materials, changing as they arrive: no cache keeps it.
+        cache = "private, no-store"
+    else:
+        cache = f"private, max-age={max(0, min(CHECKLIST_MAX_AGE, grant.expires_at - int(time.time())))}"
+    return web.Response(body=png, content_type="image/png", headers={**_PUBLIC, "Cache-Control": cache})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get(tokens.NOTICE_PATH + "{token}/notice.png", shared_notice)
 
 
 @routes.route(

@@ -10,6 +10,7 @@ from actions.applications import (
     ValidateApplicationForm,
 )
 from tests.actions.conftest import form_state, run_action, tracker_state
+from tests.actions.test_checklist import fetch_picture, images, notice_subject
 
 FORM = "application_form"
 LOCATION = '/share_location{"latitude":35.1,"longitude":118.3,"label":"临沂市兰山区通达路88号"}'
@@ -174,6 +175,9 @@ async def test_what_is_missing_lists_every_item_with_its_status(api, applicant, 
     )
     assert "· 法定代表人（负责人、经营者）身份证件：已提交" in ran.text
     assert "· 证照联办综合申请表：未提交" in ran.text
+    [picture] = images(ran)
+    assert picture.startswith("https://zwfw.example.gov.cn/n/")
+    assert notice_subject(picture)[:2] == ["application", created["code"]]
 
 
 async def test_what_is_missing_before_any_application(api, applicant, domain):
@@ -218,6 +222,29 @@ async def test_submit_asks_for_confirmation_then_submits_with_commitments(api, a
         "accepted",
         "in_review",
     )
+
+
+async def test_a_submit_that_needs_correction_sends_the_notice_picture(api, applicant, domain):
+    # Every material is in, but the operator's name is not: the backend issues a one-time notice.
+    info = {"legal_representative": "李四", "address": "兰山区通达路2号", "phone": "13912345678"}
+    created = api.application(applicant, answers=api.complete_answers("bookstore"), info=info)
+    code = created["code"]
+    for material in created["materials"]:
+        api.call(
+            "POST",
+            f"/applications/{code}/materials",
+            {"material_id": material["material_id"]},
+            applicant=applicant,
+        )
+    slots = {"application_code": code, "confirming": "submit"}
+    ran = await run_action(
+        ActionSubmitApplication(), tracker_state(applicant, "确认", "affirm", slots=slots), domain
+    )
+    assert f"申请 {code} 已提交，但还不能受理。" in ran.text and "经营者名称" in ran.text
+    [picture] = images(ran)
+    assert notice_subject(picture)[:2] == ["application", code]
+    assert fetch_picture(api, picture)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert api.call("GET", f"/applications/{code}", applicant=applicant)["status"] == "needs_correction"
 
 
 async def test_progress_with_no_application(api, applicant, domain):

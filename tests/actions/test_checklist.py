@@ -1,7 +1,11 @@
 """The questionnaire form: industry, the backend's questions one by one, validation and re-prompts,
 corrections, and the merged checklist it ends in."""
 
+import base64
+import json
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from actions.checklist import (
     ActionApplyCorrection,
@@ -17,6 +21,27 @@ FORM = "checklist_form"
 
 def answers(package_id: str, **values: Any) -> dict[str, Any]:
     return {"package_id": package_id, "answers": values}
+
+
+def images(ran: Any) -> list[str]:
+    return [m["image"] for m in ran.messages if m.get("image")]
+
+
+def notice_subject(url: str) -> list[Any]:
+    """Whose notice a picture URL shows: the signed token's payload, ["application", code, expiry] or
+    ["checklist", package id, answers, expiry]."""
+    parts = urlsplit(url).path.split("/")
+    assert parts[1] == "n" and parts[3] == "notice.png", url
+    payload = parts[2].split(".")[0]
+    return list(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def fetch_picture(api: Any, url: str) -> bytes:
+    """The picture as the gateway gets it: by URL, without the service key."""
+    # BACKEND_PUBLIC_URL (the fixture's) names the public host; the backend process is the same server.
+    with urllib.request.urlopen(api.url + urlsplit(url).path, timeout=30) as response:
+        assert response.status == 200 and response.headers["Content-Type"] == "image/png"
+        return bytes(response.read())
 
 
 async def validate(domain, sender, text, intent="inform", *, requested, candidates, slots=None, **more):
@@ -197,6 +222,19 @@ async def test_a_restaurant_questionnaire_ends_in_the_merged_checklist(api, appl
     assert "关键材料" in text and "可容缺后补" in text
     assert {"title": "开始申请", "payload": "/start_application"} in ran.buttons
     assert ran.slots == {"checklist_answer": None, "checklist_question": None}
+    # It ends in the one-time notice picture too, before the offer to apply, at a URL the gateway can fetch.
+    [picture] = images(ran)
+    assert picture.startswith("https://zwfw.example.gov.cn/n/") and picture.endswith("/notice.png")
+    kind, package_id, signed_answers, _ = notice_subject(picture)
+    assert (kind, package_id, signed_answers["area"], signed_answers["takeaway"]) == (
+        "checklist",
+        "restaurant",
+        320,
+        True,
+    )
+    order = [m.get("image") or m.get("text", "") for m in ran.messages]
+    assert order.index(picture) < next(i for i, said in enumerate(order) if said.startswith("材料备齐后"))
+    assert fetch_picture(api, picture)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 async def test_switching_industry_mid_form_starts_afresh(api, applicant, domain):
@@ -267,6 +305,10 @@ async def test_a_correction_after_the_checklist_updates_it(api, applicant, domai
     assert ran.slots["checklist_answers"]["answers"]["takeaway"] is True
     assert ran.texts[0] == "好的，已改为：是否提供外卖（含通过外卖平台接单） —— 是。"
     assert "更新后的回答" in ran.texts[1] and "外卖" in ran.text
+    # The corrected checklist comes with its notice picture, drawn from the corrected answers.
+    [picture] = images(ran)
+    assert notice_subject(picture)[:2] == ["checklist", "restaurant"]
+    assert notice_subject(picture)[2]["takeaway"] is True
 
 
 async def test_a_phone_correction_updates_the_draft(api, applicant, domain):
@@ -297,6 +339,10 @@ async def test_finished_answers_sync_into_the_open_draft(api, applicant, domain)
     ran = await run_action(ActionShowChecklist(), tracker_state(applicant, slots=slots), domain)
     assert f"已把这些回答同步到您的申请 {created['code']}" in ran.text
     assert api.call("GET", f"/applications/{created['code']}", applicant=applicant)["answers"] == done
+    # One picture, the application's own notice (its materials' status), not a second one of the checklist.
+    [picture] = images(ran)
+    assert notice_subject(picture)[:2] == ["application", created["code"]]
+    assert len(fetch_picture(api, picture)) > 10_000
 
 
 ASKING_HANDLERS = {

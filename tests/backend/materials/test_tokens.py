@@ -2,11 +2,15 @@ import pytest
 
 from backend.materials.tokens import (
     CROCKFORD,
+    MAX_NOTICE_PAYLOAD,
+    sign_application_notice,
+    sign_checklist_notice,
     sign_file_token,
     sign_licence,
     verification_url,
     verify_file_token,
     verify_licence,
+    verify_notice_token,
 )
 
 KEY = b"k" * 32
@@ -94,3 +98,42 @@ def test_file_token_tampering_and_cross_use():
     # A licence token is never a file token, and the other way round.
     assert verify_licence(token, KEY) is None
     assert verify_file_token(sign_licence(NUMBER, KEY), KEY) is None
+
+
+CODE = "ZL-20260312-7K3M9Q"
+
+
+def test_notice_tokens_round_trip_until_they_expire():
+    token = sign_application_notice(CODE, KEY, expires_at=1_000_600)
+    grant = verify_notice_token(token, KEY, now=1_000_599)
+    assert grant is not None
+    assert (grant.application_code, grant.package_id, grant.answers, grant.expires_at) == (
+        CODE,
+        None,
+        {},
+        1_000_600,
+    )
+    assert verify_notice_token(token, KEY, now=1_000_600) is None
+
+    answers = {"area": 320, "takeaway": True, "entity_type": "individual"}
+    checklist = sign_checklist_notice("restaurant", answers, KEY, expires_at=1_000_600)
+    grant = verify_notice_token(checklist, KEY, now=1_000_000)
+    assert grant is not None and grant.application_code is None
+    assert (grant.package_id, grant.answers) == ("restaurant", answers)
+
+
+def test_notice_tokens_refuse_tampering_other_keys_and_other_purposes():
+    token = sign_application_notice(CODE, KEY, expires_at=1_000_600)
+    for i in range(len(token)):
+        flipped = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
+        assert verify_notice_token(flipped, KEY, now=1_000_000) is None
+    assert verify_notice_token(token, b"x" * 32, now=1_000_000) is None
+    assert verify_notice_token(token, b"x" * 32, now=1_000_000, previous_keys=[KEY]) is not None
+    # Same key, same shape, other purpose: a file link never opens a notice, nor the other way round.
+    assert verify_notice_token(sign_file_token(CODE, KEY, subject="web:u", now=1_000_000), KEY) is None
+    assert verify_file_token(token, KEY, now=1_000_000) is None
+
+
+def test_answers_too_long_for_a_url_are_refused_when_signing():
+    with pytest.raises(ValueError):
+        sign_checklist_notice("restaurant", {"note": "长" * MAX_NOTICE_PAYLOAD}, KEY, expires_at=1)
