@@ -19,6 +19,8 @@ UPLOAD_FAILED = "抱歉，图片没能保存成功，请稍后重新发送。"
 HANDOFF_STARTED = "已为您转接人工服务，请直接发送您的问题，工作人员会尽快回复。"
 HANDOFF_EXIT_HINT = "（发送“结束人工”可随时返回智能助手）"
 HANDOFF_LEFT = "已结束人工服务，智能助手继续为您服务。"
+# The payload of the score buttons in notices (bot/notices.py).
+RATING_COMMAND = "/rate{"
 # Backend answers for a handoff that is closed or unknown: the person goes back to the assistant.
 _HANDOFF_GONE = frozenset({404, 409, 410})
 
@@ -42,6 +44,10 @@ class Conversation:
     async def say(self, user: UserRef, text: str, *, staff_text: str | None = None) -> Reply:
         """`staff_text` is what staff see when `text` is a command meant for the assistant."""
         mode = await self._modes.current(user)
+        if mode is not None and text.startswith(RATING_COMMAND):
+            # A score tapped on a licence notice that arrived while talking to staff: staff would only
+            # see a payload, and the rating would be lost.
+            return replace(await self._to_assistant(user, text), human_mode=True)
         if mode is not None:
             reply = await self._to_staff(user, mode, text, staff_text or text)
             if reply is not None:

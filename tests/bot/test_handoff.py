@@ -143,3 +143,27 @@ async def test_wechat_kf_mode_transfers_messages_until_wechat_closes_the_session
     assert await deliver(gateway, simulator, event("oKf", "kf_close_session")) is None
     reply = await deliver(gateway, simulator, text("oKf", "你好"))
     assert reply["Content"] == "（演示助手）收到：你好"
+
+
+async def test_a_score_tapped_while_talking_to_staff_goes_to_the_rating(
+    gateway, simulator, standins, notifier, redis
+):
+    await deliver(gateway, simulator, text("oBusy", "人工"))
+    # the licence is issued while the person is still talking to staff
+    await publish(
+        redis,
+        standins,
+        "licence.issued",
+        "wechat:oBusy",
+        {"licence_number": "LY-2026-000123"},
+        application_code="ZL-20261122-ABCDEF",
+    )
+    await eventually(lambda: any("打个分" in t for t in custom_texts(standins.wechat, "oBusy")))
+    await deliver(gateway, simulator, text("oBusy", "5"))
+    assert standins.rasa.turns[-1]["message"] == (
+        '/rate{"score": "5", "application_code": "ZL-20261122-ABCDEF"}'
+    )
+    assert standins.backend.handoff_messages == []  # staff are not sent the payload
+    # and the person is still with staff afterwards
+    await deliver(gateway, simulator, text("oBusy", "还有一个问题"))
+    assert standins.backend.handoff_messages[-1]["text"] == "还有一个问题"
