@@ -404,6 +404,8 @@ async def submit(session: AsyncSession, *, domain: Domain, applicant_key: str, c
     application.submitted_at = now
     notice = _completeness_notice(domain, application, now)
     if notice is not None:
+        from backend.notice import notice_path  # backend.notice builds on this module
+
         application.status = "needs_correction"
         application.correction_notice = notice.model_dump(mode="json")
         events.record(
@@ -412,6 +414,8 @@ async def submit(session: AsyncSession, *, domain: Domain, applicant_key: str, c
             applicant=applicant_key,
             application_code=application.code,
             correction_notice=application.correction_notice,
+            # the picture, for a person who is told later, outside the conversation
+            notice_url=notice_path(domain.settings, application.code),
         )
         await session.commit()
         return application

@@ -19,6 +19,7 @@ from backend.applications import (
 from backend.domain import Domain
 from backend.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from backend.models import Application, DepartmentTask, StaffUser, utcnow
+from backend.notice import notice_path
 from backend.schemas import DecisionCreate, TaskQuery
 
 TASK_STATUS_LABELS = {
@@ -258,4 +259,5 @@ async def _on_status_change(
             applicant=applicant,
             application_code=application.code,
             problems=[p for t in application.tasks for p in t.problems],
+            notice_url=notice_path(domain.settings, application.code),
         )

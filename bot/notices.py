@@ -107,10 +107,12 @@ def _correction(event: Event) -> Notice:
     lines = [f"您的申请（{_code(event)}）需要补正，请按以下要求补充材料："]
     lines += [f"{i}. {line}" for i, line in enumerate(problems, 1)] or ["详情请回复“办理进度”查看。"]
     lines.append("补齐后发送照片即可，我们会一次性告知全部问题，不会让您反复跑。")
+    picture = event.payload.get("notice_url")
     return _notice(
         event,
         "材料需补正",
         "\n".join(lines),
+        *([Image(str(picture))] if picture else []),
         status="需补正",
         detail=problems[0] if problems else "请补正材料",
     )

@@ -211,3 +211,19 @@ async def test_a_checklist_gets_a_notice_picture_before_any_application(api: Api
         expect=422,
     )
     assert invalid["error"]["code"] == "invalid_answer" and invalid["error"]["field"] == "answers.area"
+
+
+async def test_a_pushed_correction_notice_links_the_picture(api: Api) -> None:
+    """The notifier tells people about a needed correction outside the conversation, with the picture."""
+    created = await draft(api, OWNER)
+    submitted = await api.call("POST", f"/applications/{created['code']}/submit", applicant=OWNER)
+    assert submitted["status"] == "needs_correction"
+    body = await api.call("GET", "/events?limit=1000", headers={"X-Service-Key": SERVICE_KEY})
+    [event] = [
+        e
+        for e in body["events"]
+        if e["type"] == "application.correction_required" and e["application_code"] == created["code"]
+    ]
+    status, _, png = await fetch(api.client, event["payload"]["notice_url"])
+    assert status == 200
+    assert_notice_png(png)

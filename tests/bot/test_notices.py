@@ -70,3 +70,13 @@ def test_on_wechat_the_number_to_reply_is_the_score():
         for n, label in enumerate(["很不满意", "不满意", "基本满意", "满意", "非常满意"], 1)
     ]
     assert [json.loads(p.removeprefix("/rate"))["score"] for p in rendered.menu] == ["1", "2", "3", "4", "5"]
+
+
+def test_a_correction_notice_carries_the_notice_picture():
+    problems = [{"material_name": "营业场所平面图", "problem": "缺少面积标注"}]
+    notice = build(
+        "application.correction_required", {"problems": problems, "notice_url": "/n/abc.def/notice.png"}
+    )
+    text, picture = notice.messages
+    assert isinstance(text, Text) and "营业场所平面图：缺少面积标注" in text.text
+    assert picture == Image("/n/abc.def/notice.png")
