@@ -18,25 +18,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import socket
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-ROOT = Path(__file__).resolve().parents[1]
-RASA_ENV = ROOT / ".venv-rasa"
-MODEL = ROOT / "models" / "current.tar.gz"
-SERVICE_KEY = "bench-assistant-service-key"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_servers import assistant_servers, have_assistant
 
 # (what the turn exercises, the message)
 CONVERSATION = [
@@ -56,80 +49,6 @@ CONVERSATION = [
     ("form end + checklist", "不用代办，自己办"),
     ("progress", "办到哪一步了"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def wait_for(
-    http: aiohttp.ClientSession, url: str, process: asyncio.subprocess.Process, *, within: float
-) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise SystemExit(f"{url}: the server exited (code {process.returncode})")
-        with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
-            async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
-                if response.status == 200:
-                    return
-        await asyncio.sleep(0.5)
-    raise SystemExit(f"{url} did not come up in {within:.0f} s")
-
-
-@contextlib.asynccontextmanager
-async def servers(redis_db: str) -> AsyncIterator[str]:
-    """Backend, action server and Rasa on free ports; yields Rasa's URL."""
-    tmp = Path(tempfile.mkdtemp(prefix="bench-assistant-"))
-    backend_port, action_port, rasa_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "BACKEND_HOST": "127.0.0.1",
-        "BACKEND_PORT": str(backend_port),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'backend.db'}",
-        "DATA_DIR": str(tmp / "data"),
-        "SERVICE_KEY": SERVICE_KEY,
-        "EVENTS_STREAM": f"bench-assistant-{backend_port}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-        "BACKEND_URL": f"http://127.0.0.1:{backend_port}",
-        "ACTION_PORT": str(action_port),
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "RASA_PORT": str(rasa_port),
-        "REDIS_DB": redis_db,
-        "RASA_TRACKER_TTL": "3600",
-    }
-    commands = [
-        (
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "backend"],
-            f"http://127.0.0.1:{backend_port}/healthz",
-        ),
-        ([str(ROOT / "scripts" / "rasa_env.sh"), "actions"], f"http://127.0.0.1:{action_port}/health"),
-        ([str(ROOT / "scripts" / "rasa_env.sh"), "run"], f"http://127.0.0.1:{rasa_port}/"),
-    ]
-    processes: list[asyncio.subprocess.Process] = []
-    try:
-        async with aiohttp.ClientSession() as http:
-            for command, url in commands:
-                log = (tmp / (Path(command[-1]).name + ".log")).open("wb")
-                process = await asyncio.create_subprocess_exec(
-                    *command, cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
-                )
-                processes.append(process)
-                print(f"  starting {' '.join(Path(c).name for c in command)} …", file=sys.stderr)
-                await wait_for(http, url, process, within=900)
-        yield f"http://127.0.0.1:{rasa_port}"
-    finally:
-        for process in reversed(processes):
-            if process.returncode is None:
-                process.terminate()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(process.wait(), 20)
-        redis = Redis.from_url(env["REDIS_URL"])
-        with contextlib.suppress(RedisError):
-            await redis.delete(env["EVENTS_STREAM"])  # this run's backend events; nobody reads them
-        await redis.aclose()
 
 
 async def conversation(http: aiohttp.ClientSession, rasa_url: str, timings: dict[str, list[float]]) -> None:
@@ -167,7 +86,7 @@ async def level(rasa_url: str, concurrency: int, rounds: int) -> tuple[dict[str,
 
 async def run(args: argparse.Namespace) -> None:
     async with contextlib.AsyncExitStack() as stack:
-        rasa_url = args.rasa_url or await stack.enter_async_context(servers(args.redis_db))
+        rasa_url = args.rasa_url or await stack.enter_async_context(assistant_servers(args.redis_db))
         await level(rasa_url, 1, 1)  # warm-up: TensorFlow graphs, catalog caches, connections
         print(f"\nAssistant turn latency (Rasa {rasa_url}, {len(CONVERSATION)} turns per conversation)")
         header = ("concurrent", "turn", "turns", "p50 ms", "p95 ms", "max ms", "turns/s")
@@ -195,7 +114,7 @@ def main() -> None:
         "--rounds-concurrent", type=int, default=3, help="rounds of 20 parallel conversations"
     )
     args = parser.parse_args()
-    if not args.rasa_url and not ((RASA_ENV / "bin" / "rasa").exists() and MODEL.exists()):
+    if not args.rasa_url and not have_assistant():
         print("bench_assistant: skipped — needs .venv-rasa and models/current.tar.gz (make install)")
         return
     asyncio.run(run(args))
