@@ -120,6 +120,8 @@ INTERRUPTIONS = frozenset(
     {
         "cancel", "request_human", "complain", "correct", "ask_policy", "ask_time_limit", "ask_progress",
         "upload_material", "greet", "thanks", "goodbye", "ask_capabilities", "ask_licences_for_industry",
+        # a notice's rating button (a licence was issued, a conversation with staff ended) may come mid-form
+        "rate",
     }
 )  # fmt: skip
 # Intents that interrupt even when the words could pass for an answer ("算了" is not a shop name), when NLU

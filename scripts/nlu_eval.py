@@ -12,7 +12,12 @@ Entity F1 compares (type, value) pairs per message after synonym mapping, becaus
 receive; a strict variant also requires the exact character span. Where DIET and the regex extractor
 report the same span, the regex's entity counts (see resolve_overlaps).
 
-Exit status 1 when --min-intent-f1 or --min-entity-f1 is given and not met, so CI can gate on it.
+With ``--nonsense`` it also scores a held-out list of garbage (tests/rasa/nonsense.yml: keyboard mashing,
+emoji, word salad …): the share that ends in ``nlu_fallback``, which the dialogue turns into "please
+rephrase", then a person. A confident guess on such a message answers a question nobody asked.
+
+Exit status 1 when --min-intent-f1, --min-entity-f1 or --min-nonsense-rate is given and not met, so CI can
+gate on it.
 """
 
 from __future__ import annotations
@@ -139,6 +144,12 @@ async def parse_all(model: Path, texts: list[str]) -> list[dict[str, Any]]:
     return [await agent.parse_message(text) for text in texts]
 
 
+def load_nonsense(path: Path) -> list[str]:
+    import yaml
+
+    return [str(text) for text in yaml.safe_load(path.read_text(encoding="utf-8"))["nonsense"]]
+
+
 def top_intent_without_fallback(parsed: dict[str, Any]) -> str:
     for ranked in parsed.get("intent_ranking") or []:
         if ranked["name"] != FALLBACK_INTENT:
@@ -206,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--min-intent-f1", type=float)
     parser.add_argument("--min-entity-f1", type=float)
+    parser.add_argument("--nonsense", type=Path, help="held-out garbage that should end in nlu_fallback")
+    parser.add_argument("--min-nonsense-rate", type=float, help="minimum share of --nonsense that falls back")
     args = parser.parse_args(argv)
 
     logging.disable(logging.WARNING)
@@ -213,9 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     train, synonyms = load_examples(args.train)
     synonyms = {**{k.lower(): v for k, v in synonyms.items()}, **test_synonyms}
 
-    leaked = {e.text for e in test} & {e.text for e in train}
+    nonsense = load_nonsense(args.nonsense) if args.nonsense else []
+    leaked = ({e.text for e in test} | set(nonsense)) & {e.text for e in train}
     if leaked:
-        print(f"test examples also in the training data (remove them from {args.test}):", file=sys.stderr)
+        print("held-out examples also in the training data (remove them from nlu_data/):", file=sys.stderr)
         for text in sorted(leaked):
             print(f"  {text}", file=sys.stderr)
         return 2
@@ -224,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     for text, problem in misaligned:
         print(f"misaligned entity: {text}  ({problem})")
 
-    parsed = asyncio.run(parse_all(args.model, [e.text for e in test]))
+    parsed_all = asyncio.run(parse_all(args.model, [e.text for e in test] + nonsense))
+    parsed, parsed_nonsense = parsed_all[: len(test)], parsed_all[len(test) :]
     for result in parsed:
         result["entities"] = resolve_overlaps(result.get("entities") or [])
     gold = [e.intent for e in test]
@@ -256,6 +271,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {example.text}  gold={sorted(gold_set)}  got={sorted(got_set)}")
 
     fallbacks = predicted.count(FALLBACK_INTENT)
+    nonsense_fallbacks = 0
+    if nonsense:
+        print("\nNonsense that did not fall back:")
+        for text, result in zip(nonsense, parsed_nonsense, strict=True):
+            if result["intent"]["name"] == FALLBACK_INTENT:
+                nonsense_fallbacks += 1
+            else:
+                print(f"  {text}  got={result['intent']['name']} ({result['intent']['confidence']:.2f})")
     figures = {
         "test_examples": len(test),
         "intents": len(support),
@@ -271,14 +294,22 @@ def main(argv: list[str] | None = None) -> int:
         "entity_mentions": sum(entity_support.values()),
         "misaligned_spans": len(misaligned),
     }
+    if nonsense:
+        figures["nonsense_examples"] = len(nonsense)
+        figures["nonsense_fallback_rate"] = round(nonsense_fallbacks / len(nonsense), 4)
     print("\nSummary")
     for name, value in figures.items():
         print(f"  {name:<36}{value}")
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
-    failed = (args.min_intent_f1 is not None and macro_f1 < args.min_intent_f1) or (
-        args.min_entity_f1 is not None and entity_total.f1 < args.min_entity_f1
+    failed = (
+        (args.min_intent_f1 is not None and macro_f1 < args.min_intent_f1)
+        or (args.min_entity_f1 is not None and entity_total.f1 < args.min_entity_f1)
+        or (
+            args.min_nonsense_rate is not None
+            and figures.get("nonsense_fallback_rate", 0.0) < args.min_nonsense_rate
+        )
     )
     return 1 if failed else 0
 

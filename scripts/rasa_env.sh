@@ -85,6 +85,7 @@ cmd_install() {
     if [[ -x "$VENV/bin/rasa" && -f "$VENV_STAMP" && "$(cat "$VENV_STAMP")" == "$want" ]]; then
         log "${VENV#"$ROOT"/} is up to date"
         install_test_tools
+        exec 9>&-
         return 0
     fi
     local started=$SECONDS
@@ -104,6 +105,7 @@ cmd_install() {
     printf '%s\n' "$want" >"$VENV_STAMP"
     install_test_tools
     log "${VENV#"$ROOT"/} built in $((SECONDS - started)) s"
+    exec 9>&-  # as in cmd_train: `run` and `actions` exec a long-lived server next
 }
 
 rasa_cli() { "$VENV/bin/rasa" "$@"; }
@@ -143,6 +145,7 @@ cmd_train() {
     flock 8
     if [[ -f "$MODEL" && -f "$MODEL_STAMP" && "$(cat "$MODEL_STAMP")" == "$want" ]]; then
         log "$MODEL is up to date (trained meanwhile by another run)"
+        exec 8>&-
         return 0
     fi
     local started=$SECONDS
@@ -153,6 +156,8 @@ cmd_train() {
         --out "$MODELS" --fixed-model-name "$MODEL_NAME"
     printf '%s\n' "$want" >"$MODEL_STAMP"
     log "trained $MODEL in $((SECONDS - started)) s"
+    # Release the lock: `run` execs Rasa next, which would otherwise hold it for as long as it serves.
+    exec 8>&-
 }
 
 cmd_eval() {

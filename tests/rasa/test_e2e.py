@@ -148,3 +148,67 @@ def test_an_application_with_an_upload_and_a_confirmed_submission(assistant: Ass
     assert "确认提交吗？" in texts(confirm)
     submitted = texts(assistant.say(sender, "/affirm"))
     assert f"提交成功！申请 {code.group(1)} 已受理" in submitted
+
+
+def ratings_posted(assistant: Assistant, sender: str) -> list[dict]:
+    """The ratings the backend recorded for `sender` (its rating.created events), oldest first."""
+    found, after = [], 0
+    while batch := assistant.backend.call("GET", f"/events?after={after}&limit=1000")["events"]:
+        found += [e for e in batch if e["type"] == "rating.created" and e["applicant"] == sender]
+        after = batch[-1]["id"]
+    return [{**e["payload"], "application_code": e["application_code"]} for e in found]
+
+
+def test_nonsense_twice_brings_a_person(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    first = texts(assistant.say(sender, "😂😂😂"))
+    assert "能换个说法再说一次吗" in first
+    with pytest.raises(AssertionError, match="404"):  # no handoff yet
+        assistant.backend.call("GET", "/handoffs/current", applicant=sender)
+    second = assistant.say(sender, "asdfgh")
+    assert "还是没能理解您的意思" in texts(second)
+    handoff = next(r["custom"]["handoff"] for r in second if r.get("custom"))
+    current = assistant.backend.call("GET", "/handoffs/current", applicant=sender)
+    assert current["id"] == handoff["id"] and current["reason"] == "fallback"
+    detail = assistant.backend.call(
+        "GET", f"/handoffs/{handoff['id']}", token=assistant.backend.staff_token()
+    )
+    assert detail["note"] == "😂😂😂 / asdfgh"  # staff see what was not understood
+
+
+def test_the_rating_button_of_a_handoff_ended_notice_rates_that_handoff(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    replies = assistant.say(sender, "转人工")
+    handoff = next(r["custom"]["handoff"] for r in replies if r.get("custom"))
+    assistant.backend.call("POST", f"/handoffs/{handoff['id']}/close", token=assistant.backend.staff_token())
+    # The notifier's notice, not the assistant, offered the buttons: the payload arrives out of the blue.
+    rated = texts(assistant.say(sender, f'/rate{{"score": "5", "handoff_id": "{handoff["id"]}"}}'))
+    assert "收到您的 5 分评价，感谢您的认可" in rated
+    assert [(r["handoff_id"], r["score"]) for r in ratings_posted(assistant, sender)] == [(handoff["id"], 5)]
+
+
+def test_a_low_score_from_a_licence_issued_notice_asks_why_then_rates_that_application(
+    assistant: Assistant,
+) -> None:
+    sender = assistant.new_sender()
+    done = assistant.backend.issue_licence(sender)
+    asked = texts(assistant.say(sender, f'/rate{{"score": "2", "application_code": "{done["code"]}"}}'))
+    assert "能说说哪里需要改进吗" in asked and ratings_posted(assistant, sender) == []
+    thanked = texts(assistant.say(sender, "审批拖了二十多天"))
+    assert "收到您的 2 分评价，很抱歉没能让您满意" in thanked
+    posted = ratings_posted(assistant, sender)
+    assert [(r["application_code"], r["handoff_id"], r["score"], r["comment"]) for r in posted] == [
+        (done["code"], None, 2, "审批拖了二十多天")
+    ]
+
+
+def test_a_rating_button_in_the_middle_of_the_questionnaire(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    done = assistant.backend.issue_licence(sender)
+    assert "准备开什么店" in texts(assistant.say(sender, "/start_checklist"))
+    replies = texts(assistant.say(sender, f'/rate{{"score": "4", "application_code": "{done["code"]}"}}'))
+    assert "收到您的 4 分评价" in replies and "准备开什么店" in replies  # rated, then the question again
+    assert [(r["application_code"], r["score"]) for r in ratings_posted(assistant, sender)] == [
+        (done["code"], 4)
+    ]
+    assert "您打算以什么形式开办" in texts(assistant.say(sender, "开饭店"))  # the questionnaire goes on

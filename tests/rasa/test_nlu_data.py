@@ -4,6 +4,7 @@ These run in the app environment (PyYAML only), so a broken data file fails `mak
 3-minute training run would. Rasa's own checks (`scripts/rasa_env.sh validate`) cover stories and rules.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -18,10 +19,19 @@ NLU_DIR = ROOT / "nlu_data" / "nlu"
 DOMAIN_DIR = ROOT / "config" / "rasa" / "domain"
 TEST_SPLIT = ROOT / "tests" / "rasa" / "nlu_test.yml"
 DEV_DIR = ROOT / "tests" / "rasa" / "dev"
+NONSENSE = ROOT / "tests" / "rasa" / "nonsense.yml"
 CATALOG_DIR = ROOT / "config" / "catalog"
 
 ANNOTATION = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
 MIN_EXAMPLES_PER_INTENT = 25
+# Rasa's own intent for "not understood": trained with garbage examples, never listed in the domain.
+FALLBACK_INTENT = "nlu_fallback"
+# Held-out figures of the trained model (scripts/nlu_eval.py): the issue's targets for intents and
+# entities; for nonsense a little below what the model measured (0.81 of 110 messages; 0.30 before the
+# nlu_fallback examples).
+MIN_INTENT_F1 = 0.92
+MIN_ENTITY_F1 = 0.90
+MIN_NONSENSE_FALLBACK_RATE = 0.75
 
 
 def read_nlu(paths):
@@ -65,7 +75,7 @@ def catalog():
 
 def test_every_intent_is_in_the_domain_and_has_enough_examples(training, domain):
     intents, _ = training
-    assert set(intents) == set(domain["intents"])
+    assert set(intents) - {FALLBACK_INTENT} == set(domain["intents"])
     thin = {
         name: len(examples) for name, examples in intents.items() if len(examples) < MIN_EXAMPLES_PER_INTENT
     }
@@ -89,9 +99,12 @@ def test_held_out_splits_never_reach_training(training, domain):
     trained = {text for examples in intents.values() for text, _ in examples}
     test, _ = read_nlu([TEST_SPLIT])
     dev, _ = read_nlu(sorted(DEV_DIR.glob("*.yml")))
+    nonsense = {str(text) for text in yaml.safe_load(NONSENSE.read_text(encoding="utf-8"))["nonsense"]}
+    assert len(nonsense) >= 40
     for split in (test, dev):
         held_out = {text for examples in split.values() for text, _ in examples}
         assert held_out & trained == set()
+    assert nonsense & trained == set()
     assert set(test) == set(domain["intents"]), "the test split must cover every intent"
 
 
@@ -122,14 +135,14 @@ def test_entity_values_are_catalog_ids_and_licence_names(training, catalog):
     assert {value for entity, value in values if entity == "licence"} <= licence_names
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(
-    not (ROOT / ".venv-rasa" / "bin" / "rasa").exists(), reason="needs .venv-rasa (make install)"
-)
-def test_trained_model_meets_the_nlu_targets():
-    # Trains first when the data changed (cached otherwise), then scores the held-out split.
+@pytest.fixture(scope="module")
+def held_out_figures(tmp_path_factory):
+    if not (ROOT / ".venv-rasa" / "bin" / "rasa").exists():
+        pytest.skip("needs .venv-rasa (make install)")
+    figures = tmp_path_factory.mktemp("nlu") / "figures.json"
+    # Trains first when the data changed (cached otherwise), then scores the held-out split and nonsense.
     result = subprocess.run(
-        ["scripts/rasa_env.sh", "eval", "--min-intent-f1", "0.92", "--min-entity-f1", "0.90"],
+        ["scripts/rasa_env.sh", "eval", "--nonsense", str(NONSENSE), "--json", str(figures)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -137,3 +150,20 @@ def test_trained_model_meets_the_nlu_targets():
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(figures.read_text(encoding="utf-8")), result.stdout
+
+
+@pytest.mark.slow
+def test_trained_model_meets_the_nlu_targets(held_out_figures):
+    figures, report = held_out_figures
+    assert figures["intent_macro_f1"] >= MIN_INTENT_F1, report[-3000:]
+    assert figures["entity_f1"] >= MIN_ENTITY_F1, report[-3000:]
+
+
+@pytest.mark.slow
+def test_nonsense_ends_in_the_fallback(held_out_figures):
+    # A confident guess at "哈哈哈哈" or "蓝色跑步桌子星期" answers a question nobody asked; the fallback asks
+    # to rephrase and, the second time, brings a person.
+    figures, report = held_out_figures
+    assert figures["nonsense_examples"] >= 40
+    assert figures["nonsense_fallback_rate"] >= MIN_NONSENSE_FALLBACK_RATE, report[-3000:]
