@@ -4,9 +4,9 @@
     .venv/bin/python scripts/policy_eval.py --misses   # and every question it gets wrong
     .venv/bin/python scripts/policy_eval.py --sweep    # the same figures over a range of thresholds
 
-Figures are printed for the whole set and separately for the part the search was tuned on and the
-held-out part (see the file's header). Exit status 1 when --min-top1/--min-top3/--min-rejected is given
-and not met.
+Figures are printed for the whole set and separately for the part the search was tuned on and each
+held-out block (holdout-1, holdout-2 …; see the file's header); --part NAME limits --misses to one of
+them. Exit status 1 when --min-top1/--min-top3/--min-rejected is given and not met.
 """
 
 import argparse
@@ -31,6 +31,7 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, help="override the calibrated threshold")
     parser.add_argument("--misses", action="store_true", help="list wrong answers and answered out-of-scope")
     parser.add_argument("--sweep", action="store_true", help="print the figures over a range of thresholds")
+    parser.add_argument("--part", help="list misses of this part only (tuned, holdout-1, holdout-2 …)")
     parser.add_argument("--min-top1", type=float)
     parser.add_argument("--min-top3", type=float)
     parser.add_argument("--min-rejected", type=float)
@@ -38,16 +39,16 @@ def main() -> int:
 
     index = PolicyIndex.load(args.policies)
     eval_set = EvalSet.load(args.eval_set)
-    parts = {"all": eval_set, "tuned": eval_set.part(holdout=False), "held-out": eval_set.part(holdout=True)}
+    parts = {"all": eval_set, **{name: eval_set.part(name) for name in eval_set.parts}}
 
     if args.sweep:
-        print("threshold  " + "  ".join(f"{name:>26}" for name in parts))
+        print("threshold  " + "  ".join(f"{name:>22}" for name in parts))
         for threshold in SWEEP:
             cells = []
             for part in parts.values():
                 r = evaluate(index, part, threshold)
                 cells.append(f"{r.top1:.3f} / {r.top3:.3f} / {r.rejected:.3f}")
-            print(f"{threshold:9.2f}  " + "  ".join(f"{cell:>26}" for cell in cells))
+            print(f"{threshold:9.2f}  " + "  ".join(f"{cell:>22}" for cell in cells))
         print("(top-1 / top-3 / out-of-scope rejected)")
         return 0
 
@@ -55,8 +56,9 @@ def main() -> int:
     for name, part in parts.items():
         print(f"{name:>9}: {evaluate(index, part, args.threshold).summary()}")
     if args.misses:
+        shown = report if args.part is None else evaluate(index, eval_set.part(args.part), args.threshold)
         print()
-        print("\n".join(report.misses))
+        print("\n".join(shown.misses))
     failed = [
         f"{label} {value:.3f} < {floor}"
         for label, value, floor in (

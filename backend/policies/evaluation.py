@@ -9,40 +9,54 @@ import yaml
 
 from backend.policies.search import PolicyIndex
 
+# The file's sections, in the order they were written: the root was tuned on; each holdout block was
+# written before a round of search changes and is reported on its own (see the file's header).
+TUNED = "tuned"
+SECTIONS = {"holdout": "holdout-1", "holdout_2": "holdout-2"}
+
 
 @dataclass(frozen=True)
 class EvalQuestion:
     q: str
     answers: frozenset[str]
-    holdout: bool = False
+    part: str = TUNED
 
 
 @dataclass(frozen=True)
 class EvalSet:
     questions: tuple[EvalQuestion, ...]
-    # (question, holdout)
-    out_of_scope: tuple[tuple[str, bool], ...]
+    # (question, part)
+    out_of_scope: tuple[tuple[str, str], ...]
 
     @classmethod
     def load(cls, path: Path) -> "EvalSet":
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        holdout: dict[str, Any] = raw.get("holdout") or {}
+        unknown = set(raw) - {"questions", "out_of_scope", *SECTIONS}
+        if unknown:
+            raise ValueError(f"{path}: unknown sections {sorted(unknown)}")
+        sections: list[tuple[dict[str, Any], str]] = [(raw, TUNED)]
+        sections += [(raw.get(key) or {}, part) for key, part in SECTIONS.items()]
         questions = [
-            EvalQuestion(str(item["q"]), frozenset(item["answers"]), is_holdout)
-            for section, is_holdout in ((raw, False), (holdout, True))
+            EvalQuestion(str(item["q"]), frozenset(item["answers"]), part)
+            for section, part in sections
             for item in section.get("questions") or []
         ]
         out_of_scope = [
-            (str(q), is_holdout)
-            for section, is_holdout in ((raw, False), (holdout, True))
-            for q in section.get("out_of_scope") or []
+            (str(q), part) for section, part in sections for q in section.get("out_of_scope") or []
         ]
         return cls(tuple(questions), tuple(out_of_scope))
 
-    def part(self, *, holdout: bool) -> "EvalSet":
+    @property
+    def parts(self) -> list[str]:
+        """The part names in file order (tuned first), only those with questions."""
+        names = [TUNED, *SECTIONS.values()]
+        present = {q.part for q in self.questions} | {part for _, part in self.out_of_scope}
+        return [name for name in names if name in present]
+
+    def part(self, name: str) -> "EvalSet":
         return EvalSet(
-            tuple(q for q in self.questions if q.holdout == holdout),
-            tuple(item for item in self.out_of_scope if item[1] == holdout),
+            tuple(q for q in self.questions if q.part == name),
+            tuple(item for item in self.out_of_scope if item[1] == name),
         )
 
     def refs(self) -> set[str]:

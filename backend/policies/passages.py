@@ -66,6 +66,9 @@ class DocumentMeta(BaseModel):
     date: dt.date | None = None
     year: int
     summary: str
+    # Where the plan applies (睢县, 临沂市 …): its passages seldom repeat it, yet a passage of it is about
+    # that place; the search gives them part of a question's place word (backend/policies/search.py).
+    place: str | None = None
 
     @field_validator("summary")
     @classmethod

@@ -1,36 +1,48 @@
 """Policy search: curated FAQ answers and document passages, ranked by BM25, cut off by a calibrated score.
 
 Why BM25 from rank-bm25 and not the database's full-text search: the corpus is small (135 passages and
-29 FAQ entries with 172 phrasings), static and shipped with the code, so an in-memory index built once
-at start-up answers in well under a millisecond with no I/O. Neither database helps with Chinese: SQLite
+30 FAQ entries with 181 phrasings), static and shipped with the code, so an in-memory index built once
+at start-up answers in about a millisecond with no I/O. Neither database helps with Chinese: SQLite
 FTS5's tokenisers do not segment it (unicode61 makes a whole run of characters one token, trigram misses
 two-character words) and PostgreSQL needs the zhparser extension, so both would need jieba in front of
 them anyway and would rank differently from each other. rank-bm25 gives textbook Okapi BM25 over our own
 jieba tokens and behaves the same on every deployment.
 
-Scoring. A question is cut into terms (tokens.py; a term may be a group of synonyms, any of which
-matches). Raw BM25 sums are not comparable across questions, so the score that is reported and
-thresholded is a *match* in [0, 1]: the share of the question's information that a candidate covers.
-Each term weighs its IDF (a word the passages never use weighs as much as their rarest word), and counts
-as covered in proportion to its BM25 contribution, up to the contribution of one occurrence in a document
-of average length (BM25's tf saturation and length normalisation, read through the term's IDF). 1.0 means
-every meaningful word of the question is found.
-- FAQ entries are matched on their question and each phrasing (best phrasing wins), with no length
-  normalisation (b = 0: every phrasing is one short sentence); a phrasing the question covers only in part
-  loses up to `FAQ_PRECISION_SHARE` of its score, so the entry asked about beats one that merely mentions
-  the same word.
+Before scoring (tokens.py): a mistyped domain word is put right (证照联半 → 证照联办); a question about a
+service the documents only name in passing (公积金, 社保, 户籍 …, lexicon.yaml `other_services`) finds
+nothing unless it also names the reform.
+
+Scoring. A question is cut into terms (a term may be a group of synonyms, any of which matches). Raw BM25
+sums are not comparable across questions, so the score that is reported and thresholded is a *match* in
+[0, 1]: the share of the question's information that a candidate covers. Each term weighs its IDF (a word
+the index does not know weighs as much as the rarest word it knows, so "个人所得税怎么申报" is not a policy
+question — unless a sub-word of it is known, 修理厂 → 修理 → 维修, which earns `PART_CREDIT` per share of
+the word it spells), and counts as covered in proportion to its BM25 contribution, up to the contribution
+of one occurrence in a document of average length (BM25's tf saturation and length normalisation, read
+through the term's IDF). 1.0 means every meaningful word of the question is found.
+- FAQ entries: a term is covered when the entry's question or any phrasing has it (no length
+  normalisation, b = 0: every phrasing is one short sentence), or, for `ANSWER_CREDIT` of its weight, the
+  answer has it (applicants use the answer's plain words as often as the title's). The phrasing whose own
+  words the question covers best speaks for the entry: one the question covers only in part loses up to
+  `FAQ_PRECISION_SHARE`, so the entry asked about beats one that merely mentions the same word.
 - Passages are matched on heading path + text (b = 0.75) and weighted by `PASSAGE_WEIGHT`, so a curated
-  answer is preferred to a passage that matches as well.
+  answer is preferred to a passage that matches as well. A question's place word (睢县, 临沂 …) counts
+  for `PLACE_CREDIT` in the passages of that place's document (documents.yaml `place`) that do not name
+  it: a plan seldom repeats where it applies, and without this "睢县那个0.5日办是啥" found only the
+  passages that happen to say 睢县 (the notice), not the one about 0.5日办.
+- A second view by character bigrams (BM25 over the bigrams of every run of text) takes `CHAR_SHARE` of
+  the match when the word view could not read all of the question — a character the cut left alone, or
+  an unknown word: it still sees 卫生许可证 inside 公共场所卫生许可证, which search-mode jieba does not.
 - Near-ties (common: short questions saturate) go to the candidate whose own words the question covers
   most (`TIE_BREAK`), then to raw BM25.
 
 Threshold. Below `DEFAULT_THRESHOLD` the search answers "found nothing" rather than the least bad passage.
-scripts/policy_eval.py --sweep prints top-1/top-3 accuracy and out-of-scope rejection over thresholds on
-tests/backend/policy_eval.yaml. On the questions it was tuned on, 0.40 lies in the gap between the weakest
-correct answers (≈0.45) and the strongest out-of-scope matches (≈0.37, 个人所得税怎么申报 → 申报); lower
-thresholds let weather and tax questions through, higher ones drop correct answers quickly. Held-out
-questions show the limit of a lexical match: paraphrases with words neither the documents nor the lexicon
-know score under the threshold (top-1 0.72 there) — more FAQ phrasings and synonyms are the remedy.
+scripts/policy_eval.py --sweep prints top-1/top-3 accuracy and out-of-scope rejection over thresholds for
+each part of tests/backend/policy_eval.yaml. On the part it was tuned on, 0.40 keeps out-of-scope
+rejection at 0.98 (0.35 lets tax and rental questions through: 0.93) while lower thresholds gain almost
+no correct answers. The held-out parts show the limit of a lexical match: a phone-style question with an
+everyday word neither the documents, the FAQ nor the lexicon know (面馆, 刁难, 短信) scores under the
+threshold — each new batch of such questions needs its synonyms. Figures: tests/backend/policy_eval.yaml.
 """
 
 import functools
@@ -56,8 +68,20 @@ PASSAGE_WEIGHT = 0.9
 PASSAGE_B = 0.75
 FAQ_PRECISION_SHARE = 0.2
 TIE_BREAK = 0.05
+# The character-bigram view's share of a candidate's match, when the word view could not read all of
+# the question (the rest is the word view).
+CHAR_SHARE = 0.2
+# Credit for an unknown word matched only through one of its sub-words, per share of the word it spells.
+PART_CREDIT = 0.8
+# A word found only in an FAQ entry's answer (not in its question or phrasings) counts for this share.
+ANSWER_CREDIT = 0.5
+# A question's place word (睢县, 临沂) counts for this share in a passage of that place's document that does
+# not name it: the passage is about the place, but one that names it is more so.
+PLACE_CREDIT = 0.5
+ANSWER_B = 0.75
 
 Vector = npt.NDArray[np.float64]
+Matrix = npt.NDArray[np.float64]
 
 
 class Citation(BaseModel):
@@ -100,6 +124,26 @@ class _Candidate:
     raw: float
 
 
+@dataclass(frozen=True, slots=True)
+class _QueryTerm:
+    words: Term
+    weight: float
+    # Share of the term's weight that a match earns (below 1 when only a sub-word of it is known).
+    credit: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    terms: list[_QueryTerm]
+    grams: list[_QueryTerm]
+    # The bigram view's share of the match (0 when the word view read the whole question).
+    char_share: float
+    words: set[str]
+
+    def blend(self, words: Vector, chars: Vector) -> Vector:
+        return (1 - self.char_share) * words + self.char_share * chars
+
+
 @dataclass(frozen=True, eq=False)
 class _Field:
     """One BM25 index, scored term by term."""
@@ -117,39 +161,50 @@ class _Field:
         weighted = [{w: max(float(bm25.idf.get(w, 0.0)), 0.0) for w in doc} for doc in words]
         return cls(bm25, len(corpus), weighted, [sum(doc.values()) for doc in weighted])
 
+    @functools.cached_property
+    def max_idf(self) -> float:
+        return max(float(v) for v in self.bm25.idf.values())
+
     def idf(self, word: str) -> float | None:
         value = self.bm25.idf.get(word)
         return None if value is None else float(value)
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 - two fields per index, one index per process
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - a few fields per index, one index per process
     def scores(self, word: str) -> Vector:
         """BM25 of one word for every document; the corpus never changes, so it is computed once."""
         scores = np.asarray(self.bm25.get_scores([word]), dtype=np.float64)
         scores.flags.writeable = False
         return scores
 
-    def match(self, terms: Sequence[Term], weights: Sequence[float]) -> tuple[Vector, Vector]:
-        """(match in [0, 1], raw BM25) for every document."""
-        covered = np.zeros(self.size)
+    def coverage(self, terms: Sequence[_QueryTerm]) -> tuple[Matrix, Vector]:
+        """How far each term is covered in each document (terms × documents, in [0, 1], credit applied),
+        and the raw BM25 sum per document."""
+        covered = np.zeros((len(terms), self.size))
         raw = np.zeros(self.size)
-        for term, weight in zip(terms, weights, strict=True):
-            best_match = np.zeros(self.size)
+        for row, term in enumerate(terms):
             best_raw = np.zeros(self.size)
-            for word in term:
+            for word in term.words:
                 idf = self.idf(word)
-                if not idf:
+                if not idf or idf <= 0:
                     continue
                 scores = self.scores(word)
                 np.maximum(best_raw, scores, out=best_raw)
-                np.maximum(best_match, np.minimum(1.0, scores / idf), out=best_match)
+                np.maximum(covered[row], np.minimum(1.0, scores / idf), out=covered[row])
+            covered[row] *= term.credit
             raw += best_raw
-            covered += weight * best_match
-        return covered / sum(weights), raw
+        return covered, raw
 
     def precision(self, doc: int, words: set[str]) -> float:
         """The share of the document's own information that the question's words cover."""
         own, mass = self.words[doc], self.mass[doc]
         return sum(idf for w, idf in own.items() if w in words) / mass if mass > 0 else 0.0
+
+
+def _match(covered: Matrix, terms: Sequence[_QueryTerm]) -> Vector:
+    """The weighted share of the question that each document covers."""
+    weights = np.array([term.weight for term in terms])
+    total = weights.sum()
+    return weights @ covered / total if total > 0 else np.zeros(covered.shape[1])
 
 
 class PolicyIndex:
@@ -170,15 +225,33 @@ class PolicyIndex:
         self._tokenizer = tokenizer
         self._passages = [p for d in documents for p in d.passages]
         texts = [" ".join((*p.section_path, p.text)) for p in self._passages]  # headings say what it is about
-        self._passage_field = _Field.build(
-            [tokenizer.passage_tokens(t) for t in texts], [self._words(t) for t in texts], b=PASSAGE_B
-        )
+        # Each document's place as words (临沂市 → 临沂, 临沂市), and which passages are that document's.
+        self._places = [
+            (
+                frozenset(tokenizer.passage_tokens(d.meta.place)),
+                np.array([p.doc_id == d.id for p in self._passages]),
+            )
+            for d in documents
+            if d.meta.place
+        ]
+        self._passage_words = self._word_field(texts, b=PASSAGE_B)
+        self._passage_chars = self._char_field(texts, b=PASSAGE_B)
         phrasings = [(i, text) for i, entry in enumerate(faq) for text in (entry.question, *entry.phrasings)]
-        self._faq_owner = [i for i, _ in phrasings]
-        self._faq_field = _Field.build(
-            [tokenizer.passage_tokens(t) for _, t in phrasings], [self._words(t) for _, t in phrasings], b=0.0
-        )
-        self._unknown_weight = max(float(v) for v in self._passage_field.bm25.idf.values())
+        self._faq_owner = np.array([i for i, _ in phrasings])
+        # Phrasings are stored entry by entry: where each entry's run of phrasings starts.
+        self._faq_starts = np.flatnonzero(np.diff(self._faq_owner, prepend=-1))
+        self._faq_words = self._word_field([t for _, t in phrasings], b=0.0)
+        self._faq_chars = self._char_field([t for _, t in phrasings], b=0.0)
+        self._answer_words = self._word_field([entry.answer for entry in faq], b=ANSWER_B)
+        self._unknown_weight = self._passage_words.max_idf
+
+    def _word_field(self, texts: list[str], *, b: float) -> _Field:
+        tokens = [self._tokenizer.passage_tokens(t) for t in texts]
+        return _Field.build(tokens, [self._words(t) for t in texts], b=b)
+
+    def _char_field(self, texts: list[str], *, b: float) -> _Field:
+        grams = [self._tokenizer.passage_bigrams(t) for t in texts]
+        return _Field.build(grams, [frozenset(g) for g in grams], b=b)
 
     @classmethod
     def load(
@@ -206,45 +279,104 @@ class PolicyIndex:
         return [(self._ref(c), c.score) for c in self._rank(query)]
 
     def _rank(self, query: str) -> list[_Candidate]:
-        terms = self._tokenizer.query_terms(query)
-        if not terms:
+        query = self._tokenizer.correct(query)
+        word_terms = self._tokenizer.query_terms(query)
+        if not word_terms or self._tokenizer.is_other_service(word_terms, query):
             return []
-        weights = [self._weight(term) for term in terms]
-        # The question's words including search-mode sub-words: 行业综合许可证 also covers 综合许可证.
-        words = {w for term in terms for w in term} | set(self._tokenizer.passage_tokens(query))
-        best: dict[int, _Candidate] = {}
-        match, raw = self._faq_field.match(terms, weights)
-        for doc in np.flatnonzero(match):
-            precision = self._faq_field.precision(int(doc), words)
-            score = float(match[doc]) * (1 - FAQ_PRECISION_SHARE * (1 - precision))
-            owner = self._faq_owner[doc]
-            candidate = _Candidate("faq", owner, score, precision, float(raw[doc]))
-            if owner not in best or _key(candidate) > _key(best[owner]):
-                best[owner] = candidate
-        ranked = list(best.values())
-        match, raw = self._passage_field.match(terms, weights)
-        ranked.extend(
+        terms = [self._query_term(term) for term in word_terms]
+        # The bigram view stands in where the word view met something it could not read: a character
+        # left alone by the cut or a word the index does not know.
+        unread = self._tokenizer.has_loose_characters(query) or any(
+            term.credit < 1 or not self._known(term.words) for term in terms
+        )
+        grams = [_QueryTerm((g,), self._gram_weight(g)) for g in self._tokenizer.query_bigrams(query)]
+        question = _Question(
+            terms,
+            grams,
+            CHAR_SHARE if unread and grams else 0.0,
+            # Its words including search-mode sub-words: 行业综合许可证 also covers 综合许可证.
+            {w for term in terms for w in term.words} | set(self._tokenizer.passage_tokens(query)),
+        )
+        ranked = [*self._faq_candidates(question), *self._passage_candidates(question)]
+        ranked.sort(key=_key, reverse=True)
+        return ranked
+
+    def _faq_candidates(self, question: _Question) -> list[_Candidate]:
+        """An entry covers a term when its question or any phrasing has it, or (for part of the term's
+        weight) its answer; of its phrasings, the one whose own words the question covers best speaks
+        for it."""
+        covered, raw = self._faq_words.coverage(question.terms)
+        phrasings = np.maximum.reduceat(covered, self._faq_starts, axis=1)
+        answers, _ = self._answer_words.coverage(question.terms)
+        match = _match(np.maximum(phrasings, ANSWER_CREDIT * answers), question.terms)
+        if question.char_share:
+            chars = _match(self._faq_chars.coverage(question.grams)[0], question.grams)
+            match = question.blend(match, np.maximum.reduceat(chars, self._faq_starts))
+        candidates = []
+        for entry in np.flatnonzero(match):
+            own = np.flatnonzero(self._faq_owner == entry)
+            precision = max(self._faq_words.precision(int(doc), question.words) for doc in own)
+            score = float(match[entry]) * (1 - FAQ_PRECISION_SHARE * (1 - precision))
+            candidates.append(_Candidate("faq", int(entry), score, precision, float(raw[own].max())))
+        return candidates
+
+    def _passage_candidates(self, question: _Question) -> list[_Candidate]:
+        covered, raw = self._passage_words.coverage(question.terms)
+        for row, term in enumerate(question.terms):
+            for words, passages in self._places:
+                if words.intersection(term.words):
+                    covered[row, passages] = np.maximum(covered[row, passages], PLACE_CREDIT * term.credit)
+        match = _match(covered, question.terms)
+        if question.char_share:
+            match = question.blend(
+                match, _match(self._passage_chars.coverage(question.grams)[0], question.grams)
+            )
+        return [
             _Candidate(
                 "passage",
                 int(i),
                 float(match[i]) * PASSAGE_WEIGHT,
-                self._passage_field.precision(int(i), words),
+                self._passage_words.precision(int(i), question.words),
                 float(raw[i]),
             )
             for i in np.flatnonzero(match)
-        )
-        ranked.sort(key=_key, reverse=True)
-        return ranked
-
-    def _weight(self, term: Term) -> float:
-        """A term weighs its IDF; a word the corpus does not know weighs as much as the rarest word it
-        knows, so an unknown subject ("个人所得税") pulls the match down instead of being ignored."""
-        known = [
-            idf
-            for idf in (self._passage_field.idf(w) or self._faq_field.idf(w) for w in term)
-            if idf is not None
         ]
-        return max(max(known), 0.1) if known else self._unknown_weight
+
+    def _query_term(self, term: Term) -> _QueryTerm:
+        """A term the index knows weighs its IDF; a word it does not know weighs as much as the rarest
+        word it knows, so an unknown subject ("个人所得税") pulls the match down instead of being ignored —
+        unless a sub-word of it is known (修理厂 → 修理 → 维修), which earns the share of the word it
+        spells."""
+        known = self._known(term)
+        if known:
+            return _QueryTerm(term, max(known, 0.1))
+        known_parts = [
+            (len(spelled) / len(word), part)
+            for word in term
+            for spelled, part in self._tokenizer.parts(word)
+            if self._known(part)
+        ]
+        if known_parts:
+            # Equally long sub-words are alternatives: 汽车站 may be about 汽车 or 车站.
+            share = max(share for share, _ in known_parts)
+            words = tuple(dict.fromkeys(w for s, part in known_parts if s == share for w in part))
+            return _QueryTerm(words, self._unknown_weight, PART_CREDIT * share)
+        return _QueryTerm(term, self._unknown_weight)
+
+    def _known(self, words: Term) -> float:
+        """The highest IDF of the words the index knows (0 when it knows none of them)."""
+        known = [idf for idf in (self._idf(w) for w in words) if idf is not None]
+        return max(known) if known else 0.0
+
+    def _idf(self, word: str) -> float | None:
+        idf = self._passage_words.idf(word)
+        return idf if idf is not None else self._faq_words.idf(word)
+
+    def _gram_weight(self, gram: str) -> float:
+        idf = self._passage_chars.idf(gram)
+        if idf is None:
+            idf = self._faq_chars.idf(gram)
+        return max(idf, 0.1) if idf is not None else self._passage_chars.max_idf
 
     def _words(self, text: str) -> frozenset[str]:
         return frozenset(w for term in self._tokenizer.query_terms(text) for w in term)

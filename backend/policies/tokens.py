@@ -1,5 +1,5 @@
 """Chinese tokenisation for the policy search: jieba with the domain dictionary (config/policies/
-jieba_userdict.txt), stop words and synonyms (config/policies/lexicon.yaml).
+jieba_userdict.txt), stop words, synonyms and the names of other services (config/policies/lexicon.yaml).
 
 Passages are cut in jieba's search mode (a compound also yields its dictionary sub-words: 行业综合许可证 →
 行业, 综合, 许可证, 综合许可证, 行业综合许可证), so a question that names only part of a term still finds
@@ -8,10 +8,20 @@ the documents never use (汽修厂, 快递, 法人) becomes the documents' word 
 question word that neither the documents nor the synonym table know stays as it is — it matches nothing,
 and the search counts it against the match (that is how "个人所得税怎么申报" is told apart from a policy
 question).
+
+What applicants type on a phone needs three more things:
+- mistyped words: a pinyin keyboard puts a wrong character of the same sound into a word (证照联半,
+  容却受理) and jieba cuts the word into single characters that carry nothing. `correct` puts a domain
+  word of 3–6 characters right when one character differs and no other domain word fits;
+- character bigrams, a second view of the text for the search (`passage_bigrams`, `query_bigrams`): they
+  still see a word inside a compound jieba keeps whole (卫生许可证 in 公共场所卫生许可证);
+- other services: the documents list other windows and chains (公积金, 社保, 户籍 …) without describing
+  them, so a question about one of them would otherwise match the list (`is_other_service`).
 """
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,18 +29,45 @@ import jieba
 import yaml
 
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
+# Runs the bigram view is taken from: Chinese characters, or letters and digits (kept whole: "app", "0.5").
+_RUN = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+(?:\.[0-9]+)?")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+# Spaces next to a Chinese character: the documents put them around numbers ("市场准入 0.5 日办", "18 项"),
+# applicants do not ("0.5日办"), and jieba would cut the dictionary word apart at the space.
+_LOOSE_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=\w)|(?<=\w)\s+(?=[\u4e00-\u9fff])")
+# Length of the domain words a mistyped character is put right in.
+_TYPO_MIN, _TYPO_MAX = 3, 6
+# An applicant's word must come out of jieba's cut whole even where jieba's general dictionary prefers
+# another cut (快递给我 → 快/递给/我), so lexicon keys are given at least this frequency.
+_LEXICON_FREQ = 3000
 
 
 @dataclass(frozen=True)
 class Lexicon:
     synonyms: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
+    # Services the documents name only in passing (the other windows of a service centre, other chains of
+    # 一链办理) and do not describe; see lexicon.yaml.
+    other_services: frozenset[str] = frozenset()
+    # Words that name the reform itself: with one of them, a question about another service is a question
+    # about the reform (一链办理包括公积金吗).
+    reform: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: Path) -> "Lexicon":
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         synonyms = {str(k): tuple(str(v).split()) for k, v in (raw.get("synonyms") or {}).items()}
-        return cls(synonyms, frozenset(str(raw.get("stopwords") or "").split()))
+        return cls(
+            synonyms,
+            _words(raw.get("stopwords")),
+            _words(raw.get("other_services")),
+            _words(raw.get("reform")),
+        )
+
+
+def _words(value: object) -> frozenset[str]:
+    return frozenset(str(value or "").split())
 
 
 # One term of a question: alternative words, any one of which is a match.
@@ -45,16 +82,30 @@ class PolicyTokenizer:
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         self._jieba.load_userdict(str(userdict))
-        self._lexicon = lexicon
+        self.lexicon = lexicon
         # Synonym keys and targets must come out of the cut as whole words.
         for key, targets in lexicon.synonyms.items():
-            for word in (key, *targets):
+            if len(key) > 1 and self._jieba.FREQ.get(key, 0) < _LEXICON_FREQ:
+                self._jieba.add_word(key, freq=_LEXICON_FREQ)
+            for word in targets:
                 if len(word) > 1 and not self._jieba.FREQ.get(word):
                     self._jieba.add_word(word, freq=1000)
+        for word in lexicon.other_services | lexicon.reform:
+            if len(word) > 1 and not self._jieba.FREQ.get(word):
+                self._jieba.add_word(word, freq=1000)
+        # The words a mistyped character is put right towards: the dictionary, the documents' words the
+        # lexicon maps to, the reform's and the other services' names.
+        dictionary = (
+            line.split()[0] for line in userdict.read_text(encoding="utf-8").splitlines() if line.strip()
+        )
+        self._domain = frozenset(dictionary) | lexicon.reform | lexicon.other_services
+        self._domain |= {w for targets in lexicon.synonyms.values() for w in targets}
+        self._typos = self._typo_patterns()
 
     def passage_tokens(self, text: str) -> list[str]:
         """Search-mode words, plus the documents' words for any applicant word in the text (FAQ phrasings
         are written in applicants' words and must meet the questions on the same ground)."""
+        text = _squeeze(text)
         words = [w for w in (self._normalise(t) for t in self._jieba.cut_for_search(text, HMM=False)) if w]
         extra = [w for term in self.query_terms(text) for w in term if w not in words]
         return words + extra
@@ -64,10 +115,10 @@ class PolicyTokenizer:
         (药店 → 药店 | 药品经营). A term that repeats words of an earlier one is dropped (几天能办完)."""
         out: list[Term] = []
         seen: set[str] = set()
-        for raw in self._jieba.cut(text, HMM=False):
+        for raw in self._jieba.cut(_squeeze(text), HMM=False):
             word = raw.strip().lower()
-            if word in self._lexicon.synonyms:
-                term = self._mapped(self._lexicon.synonyms[word])
+            if word in self.lexicon.synonyms:
+                term = self._mapped(self.lexicon.synonyms[word])
             else:
                 normalised = self._normalise(word)
                 term = (normalised,) if normalised else ()
@@ -75,6 +126,104 @@ class PolicyTokenizer:
                 out.append(term)
                 seen.update(term)
         return out
+
+    def _typo_patterns(self) -> dict[str, str]:
+        """Each domain word with one character masked → the word, where that pattern belongs to one word
+        alone. Only words of 3 to 6 characters: in a two-character word one wrong character leaves too
+        little to go on (联半 could be 联办, 联合 …)."""
+        masked: dict[str, set[str]] = {}
+        for word in self._domain:
+            if _TYPO_MIN <= len(word) <= _TYPO_MAX and _HAN_ONLY.fullmatch(word):
+                for i in range(len(word)):
+                    masked.setdefault(word[:i] + "?" + word[i + 1 :], set()).add(word)
+        return {key: words.pop() for key, words in masked.items() if len(words) == 1}
+
+    def correct(self, text: str) -> str:
+        """The question with mistyped domain words put right. A pinyin keyboard puts a wrong character of
+        the same sound into a word, and the cut then leaves that character standing alone: where such a
+        character (not a stop word, not a lexicon word) swapped for another completes a domain word of 3
+        to 6 characters around it, and that word is the only one the pattern fits, it is swapped
+        (证照联半 → 证照联办, 容却受理 → 容缺受理, 许可症 → 许可证); the longest word wins."""
+        fixes: list[tuple[int, int, str]] = []
+        offset = 0
+        for raw in self._jieba.cut(text, HMM=False):
+            if self._loose(raw) and not any(start <= offset < end for start, end, _ in fixes):
+                fix = self._fix_at(text, offset)
+                if fix:
+                    fixes.append(fix)
+            offset += len(raw)
+        for start, end, word in sorted(fixes, reverse=True):
+            text = text[:start] + word + text[end:]
+        return text
+
+    def _fix_at(self, text: str, i: int) -> tuple[int, int, str] | None:
+        """(start, end, word) of the longest domain word that the character at `i`, swapped, completes."""
+        for length in range(_TYPO_MAX, _TYPO_MIN - 1, -1):
+            for start in range(max(0, i - length + 1), i + 1):
+                window = text[start : start + length]
+                if len(window) < length or not _HAN_ONLY.fullmatch(window) or self._jieba.FREQ.get(window):
+                    continue  # not a whole run of Chinese, or a word already
+                before, after = window[: i - start], window[i - start + 1 :]
+                if not (before and after) and before + after in self._domain:
+                    continue  # a whole word and the next one's first character (三联办跟 …)
+                word = self._typos.get(f"{before}?{after}")
+                if word:
+                    return start, start + length, word
+        return None
+
+    def parts(self, word: str) -> list[tuple[str, Term]]:
+        """The dictionary sub-words of a word the documents do not know, as (sub-word, its term mapped
+        like a question word): 修理厂 → (修理, 维修). The search falls back on them for partial credit."""
+        out: list[tuple[str, Term]] = []
+        for raw in self._jieba.cut_for_search(word, HMM=False):
+            part = raw.strip().lower()
+            if part == word or len(part) < 2:
+                continue
+            if part in self.lexicon.synonyms:
+                out.append((part, self._mapped(self.lexicon.synonyms[part])))
+            elif normalised := self._normalise(part):
+                out.append((part, (normalised,)))
+        return out
+
+    def has_loose_characters(self, text: str) -> bool:
+        """Whether the cut leaves a character standing alone that carries nothing for the word view."""
+        return any(self._loose(raw) for raw in self._jieba.cut(text, HMM=False))
+
+    def _loose(self, token: str) -> bool:
+        """A Chinese character the cut left alone that is neither a stop word nor a lexicon word — what a
+        mistyped word falls apart into (证照联半 → 证照/联/半)."""
+        return (
+            len(token) == 1
+            and bool(_HAN.match(token))
+            and token not in self.lexicon.stopwords
+            and token not in self.lexicon.synonyms
+        )
+
+    def is_other_service(self, terms: Iterable[Term], text: str) -> bool:
+        """The question names another service the documents only list (公积金, 社保 …) and not the reform."""
+        words = {w for term in terms for w in term} | set(self._jieba.cut_for_search(text, HMM=False))
+        return bool(words & self.lexicon.other_services) and not words & self.lexicon.reform
+
+    def passage_bigrams(self, text: str) -> list[str]:
+        """Every character bigram of every run of the text (a one-character run is kept as it is)."""
+        return [g for run in _RUN.findall(text.lower()) for g in bigrams(run)]
+
+    def query_bigrams(self, text: str) -> list[str]:
+        """The bigrams of the question's content: its runs once stop words and punctuation are taken
+        out, each bigram once. Single characters stay in a run (联半 is a mistyped 联办); a run that is
+        one character alone is dropped, like single-character words."""
+        runs: list[str] = []
+        current = ""
+        for raw in self._jieba.cut(text, HMM=False):
+            word = raw.strip().lower()
+            if not word or not _WORD.search(word) or word in self.lexicon.stopwords:
+                runs.append(current)
+                current = ""
+            else:
+                current += word
+        runs.append(current)
+        grams = [g for run in runs for part in _RUN.findall(run) if len(part) > 1 for g in bigrams(part)]
+        return list(dict.fromkeys(grams))
 
     def _mapped(self, targets: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(w for target in targets for w in self._precise(target)))
@@ -86,8 +235,19 @@ class PolicyTokenizer:
 
     def _normalise(self, token: str) -> str:
         token = token.strip().lower()
-        if not token or not _WORD.search(token) or token in self._lexicon.stopwords:
+        if not token or not _WORD.search(token) or token in self.lexicon.stopwords:
             return ""
         # Single characters (开, 证, 的 …) are too ambiguous to match on; the synonym table turns the
         # meaningful ones into words before this point.
         return token if len(token) > 1 else ""
+
+
+def _squeeze(text: str) -> str:
+    return _LOOSE_SPACE.sub("", text)
+
+
+def bigrams(run: str) -> list[str]:
+    """Character bigrams of a run of Chinese characters; a run of letters or digits is one token."""
+    if not _HAN.match(run) or len(run) < 2:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]

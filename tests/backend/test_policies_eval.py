@@ -1,8 +1,14 @@
 """Regression floors on the labelled evaluation set (scripts/policy_eval.py prints the full figures).
 
 The floors sit a little below the measured figures, so a change that makes the search worse fails here.
-Measured at threshold 0.40: all 114 questions top-1 0.868, top-3 0.930, 32 out-of-scope rejected 0.938;
-the 25 held-out questions top-1 0.720, top-3 0.760, 10 held-out out-of-scope rejected 0.900.
+Measured at threshold 0.40 (round 3: spaces around numbers, place credit, everyday synonyms and FAQ
+phrasings for the tuned part's misses; see the header of policy_eval.yaml for the history):
+- all 239 questions top-1 0.854, top-3 0.883; 70 out-of-scope rejected 0.957;
+- the tuned part (159 / 44): 0.975, 0.994, 0.977;
+- holdout-1 (25 / 10): 0.760, 0.840, 0.900;
+- holdout-2 (55 / 16): 0.545, 0.582, 0.938.
+The held-out parts are what a new question can expect; they are low because a lexical search knows only
+the words the documents, the FAQ and the lexicon know.
 """
 
 import re
@@ -30,11 +36,15 @@ def eval_set() -> EvalSet:
 def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_set: EvalSet) -> None:
     assert len(eval_set.questions) >= 80
     assert len(eval_set.out_of_scope) >= 20
+    assert eval_set.parts == ["tuned", "holdout-1", "holdout-2"]
+    assert len(eval_set.part("holdout-2").questions) >= 40
+    assert len(eval_set.part("holdout-2").out_of_scope) >= 12
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
     assert eval_set.refs() <= known, eval_set.refs() - known
     assert len({q.q for q in eval_set.questions}) == len(eval_set.questions)
+    assert len({q for q, _ in eval_set.out_of_scope}) == len(eval_set.out_of_scope)
 
 
 def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSet) -> None:
@@ -45,15 +55,19 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
     assert not phrasings & {bare(q.q) for q in eval_set.questions}
 
 
-def test_accuracy_floors(index: PolicyIndex, eval_set: EvalSet) -> None:
-    report = evaluate(index, eval_set)
-    assert report.top1 >= 0.85, report.misses
-    assert report.top3 >= 0.91, report.misses
-    assert report.rejected >= 0.90, report.misses
-
-
-def test_held_out_floors(index: PolicyIndex, eval_set: EvalSet) -> None:
-    report = evaluate(index, eval_set.part(holdout=True))
-    assert report.top1 >= 0.60, report.misses
-    assert report.top3 >= 0.70, report.misses
-    assert report.rejected >= 0.80, report.misses
+@pytest.mark.parametrize(
+    ("part", "top1", "top3", "rejected"),
+    [
+        (None, 0.83, 0.86, 0.93),
+        ("tuned", 0.95, 0.97, 0.95),
+        ("holdout-1", 0.72, 0.80, 0.80),
+        ("holdout-2", 0.50, 0.54, 0.87),
+    ],
+)
+def test_accuracy_floors(
+    index: PolicyIndex, eval_set: EvalSet, part: str | None, top1: float, top3: float, rejected: float
+) -> None:
+    report = evaluate(index, eval_set if part is None else eval_set.part(part))
+    assert report.top1 >= top1, report.misses
+    assert report.top3 >= top3, report.misses
+    assert report.rejected >= rejected, report.misses

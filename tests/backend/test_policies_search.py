@@ -3,6 +3,7 @@
 import pytest
 
 from backend.policies.search import MAX_RESULTS, PolicyIndex
+from backend.policies.tokens import Lexicon, PolicyTokenizer
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
 
 
@@ -49,11 +50,55 @@ def test_applicants_words_meet_the_documents_words(index: PolicyIndex, question:
 
 
 @pytest.mark.parametrize(
-    "question", ["明天临沂天气怎么样", "推荐几只股票", "个人所得税怎么申报", "帮我写一首诗"]
+    ("question", "expected"),
+    [
+        ("告知成诺制是什么", "faq:gaozhi-chengnuo"),  # 成 typed for 承
+        ("开个汽车修理铺要什么证", "linyi-2018-188#a1-15"),  # 修理铺 is unknown, its 修理 → 维修 is not
+    ],
+)
+def test_phone_typing_still_finds_the_answer(index: PolicyIndex, question: str, expected: str) -> None:
+    assert index.search(question).results[0].id == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "明天临沂天气怎么样",
+        "推荐几只股票",
+        "个人所得税怎么申报",
+        "帮我写一首诗",
+        # other services: the documents list them (linyi-2018-168) but do not say how they work
+        "公积金怎么提取",
+        "社保怎么转移",
+        "公积金在哪个窗口办",
+    ],
 )
 def test_out_of_scope_questions_find_nothing(index: PolicyIndex, question: str) -> None:
     result = index.search(question)
     assert result.model_dump() == {"query": question, "found": False, "results": []}
+
+
+def test_another_service_asked_about_within_the_reform_is_answered(index: PolicyIndex) -> None:
+    ids = [hit.id for hit in index.search("一链办理包括公积金吗").results]
+    assert {"linyi-2018-168#2-2-1", "faq:yilian-banli"} <= set(ids)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("证照联半怎么申请", "证照联办怎么申请"),
+        ("许可症多久能办好", "许可证多久能办好"),
+        ("容却受理", "容缺受理"),
+        # left alone: nothing mistyped, or the lone character starts the next word
+        ("三联办跟证照联办一样吗", "三联办跟证照联办一样吗"),
+        ("开舞厅得办卫生证吗", "开舞厅得办卫生证吗"),
+    ],
+)
+def test_a_mistyped_domain_word_is_put_right(typed: str, meant: str) -> None:
+    tokenizer = PolicyTokenizer(
+        DEFAULT_POLICIES_DIR / "jieba_userdict.txt", Lexicon.load(DEFAULT_POLICIES_DIR / "lexicon.yaml")
+    )
+    assert tokenizer.correct(typed) == meant
 
 
 def test_punctuation_or_stop_words_alone_find_nothing(index: PolicyIndex) -> None:
