@@ -18,7 +18,7 @@ from backend.settings import Settings
 from tests.backend.conftest import SERVICE_KEY, Api
 from tests.backend.materials import corpus
 from tests.backend.materials.test_imaging import HOSTILE
-from tests.backend.test_lifecycle import INFO, answer_everything, restaurant_package
+from tests.backend.test_lifecycle import draft
 
 OWNER = "wechat:oFilesOwner00000000000001"
 STRANGER = "web:files-stranger-1"
@@ -56,20 +56,6 @@ def picture(data: bytes) -> Image.Image:
     im = Image.open(io.BytesIO(data))
     im.load()
     return im
-
-
-async def draft(api: Api, applicant: str) -> dict[str, Any]:
-    package = await restaurant_package(api)
-    answers, _ = await answer_everything(api, package["id"])
-    return dict(
-        await api.call(
-            "POST",
-            "/applications",
-            applicant=applicant,
-            expect=201,
-            json={"package_id": package["id"], "answers": answers, "applicant": INFO},
-        )
-    )
 
 
 async def test_every_hostile_file_gets_its_documented_4xx(api: Api, settings: Settings) -> None:

@@ -18,7 +18,7 @@ from backend.materials import tokens
 from backend.settings import Settings
 from backend.views.applications import CHECKLIST_MAX_AGE
 from tests.backend.conftest import SERVICE_KEY, Api
-from tests.backend.test_lifecycle import INFO, answer_everything, restaurant_package
+from tests.backend.test_lifecycle import INFO, answer_everything, draft, restaurant_package
 
 OWNER = "wechat:oNoticeOwner0000000000001"
 NEIGHBOUR = "web:notice-neighbour-1"
@@ -51,20 +51,6 @@ def assert_refused(status: int, headers: dict[str, str], body: bytes) -> None:
     text = body.decode()
     assert "链接已失效" in text and len(text) < 200
     assert "Traceback" not in text and "Error" not in text
-
-
-async def draft(api: Api, applicant: str, info: dict[str, str] = INFO) -> dict[str, Any]:
-    package = await restaurant_package(api)
-    answers, _ = await answer_everything(api, package["id"])
-    return dict(
-        await api.call(
-            "POST",
-            "/applications",
-            applicant=applicant,
-            expect=201,
-            json={"package_id": package["id"], "answers": answers, "applicant": info},
-        )
-    )
 
 
 async def authenticated_png(api: Api, applicant: str, code: str) -> bytes:
