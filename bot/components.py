@@ -136,6 +136,7 @@ def _api(
         api_base=settings.wechat_api_base,
         tokens=tokens,
         executor=executor,
+        http=http,
         timeout=settings.wechat_api_timeout,
     )
 

@@ -228,8 +228,8 @@ async def _control_calls(request: web.Request) -> web.Response:
     since = int(request.query.get("since", "0"))
     calls = [
         {"index": i, "path": c.path, "body": c.body, "at": c.at, "errcode": c.errcode}
-        for i, c in enumerate(state.calls)
-        if i >= since and c.path != "/cgi-bin/token"
+        for i, c in enumerate(state.calls[since:], start=since)
+        if c.path != "/cgi-bin/token"
     ]
     return web.json_response({"calls": calls, "next": len(state.calls)})
 

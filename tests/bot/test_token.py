@@ -127,3 +127,18 @@ async def _wait_healthy(http: aiohttp.ClientSession, port: int) -> None:
             pass
         await asyncio.sleep(0.2)
     raise AssertionError(f"gateway on {port} did not start")
+
+
+async def test_a_rejected_token_is_refreshed_on_the_wechatpy_path_too(standins, redis_url):
+    """Media uploads go through wechatpy in threads, sends through aiohttp: both retry once on 40001."""
+    from bot.standin import card_png
+
+    settings = make_settings(standins, redis_url)
+    async with open_components(settings) as parts:
+        await parts.wechat.api.send_text("oWarm", "预热")
+        standins.wechat.expire_tokens()
+        media_id = await parts.wechat.api.upload_image(
+            card_png(), filename="card.png", content_type="image/png"
+        )
+    assert media_id in standins.wechat.media
+    assert standins.wechat.token_fetches[APPID] == 2

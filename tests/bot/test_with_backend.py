@@ -114,8 +114,12 @@ async def test_backend_events_reach_the_web_applicant(
         assert response.status == 200
         return list((await response.json())["messages"])
 
-    [correction] = await eventually(notices)
+    correction, picture = await eventually(notices)
     assert code in correction["text"] and missing in correction["text"]
+    # the one-time notice picture, at a public URL the phone can load without credentials
+    assert picture["type"] == "image" and picture["url"].endswith("/notice.png")
+    async with aiohttp.ClientSession() as http, http.get(picture["url"]) as response:
+        assert response.status == 200 and (await response.read())[:8] == b"\x89PNG\r\n\x1a\n"
 
     for material in created["materials"]:
         await backend_call(
