@@ -50,14 +50,14 @@ test-fast: $(STAMP) services
 	$(PY) -m pytest -q -ra -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check backend bot actions tests scripts
-	$(VENV)/bin/ruff format --check backend bot actions tests scripts
+	$(VENV)/bin/ruff check backend bot actions rasa_ext tests scripts
+	$(VENV)/bin/ruff format --check backend bot actions rasa_ext tests scripts
 	$(VENV)/bin/mypy backend bot
 	@if [ -x scripts/rasa_env.sh ]; then scripts/rasa_env.sh validate; fi
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format backend bot actions tests scripts
-	$(VENV)/bin/ruff check --fix backend bot actions tests scripts
+	$(VENV)/bin/ruff format backend bot actions rasa_ext tests scripts
+	$(VENV)/bin/ruff check --fix backend bot actions rasa_ext tests scripts
 
 bench: install services
 	$(PY) scripts/bench_backend.py

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.rasa.conftest import Assistant, buttons, texts
+from tests.rasa.conftest import REDIS_DB, REDIS_HOST, REDIS_PORT, Assistant, buttons, texts
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -212,3 +212,50 @@ def test_a_rating_button_in_the_middle_of_the_questionnaire(assistant: Assistant
         (done["code"], 4)
     ]
     assert "您打算以什么形式开办" in texts(assistant.say(sender, "开饭店"))  # the questionnaire goes on
+
+
+def stored_events(key: str) -> list[dict]:
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=int(REDIS_PORT), db=int(REDIS_DB), decode_responses=True)
+    try:
+        raw = client.get(key)
+    finally:
+        client.close()
+    assert raw is not None, f"no tracker under {key}: Rasa is not using the Redis tracker store"
+    return list(json.loads(raw)["events"])
+
+
+def age_stored_tracker(key: str, seconds: float) -> None:
+    """What waiting `seconds` does to a stored conversation (its events' timestamps move back)."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=int(REDIS_PORT), db=int(REDIS_DB), decode_responses=True)
+    try:
+        data = json.loads(client.get(key) or "{}")
+        for event in data["events"]:
+            event["timestamp"] -= seconds
+        client.set(key, json.dumps(data), keepttl=True)
+    finally:
+        client.close()
+
+
+def test_the_tracker_lives_in_redis_and_keeps_only_the_current_session(assistant: Assistant) -> None:
+    """rasa_ext.tracker_store: a returning person's turn must not re-read everything they ever said."""
+    sender = assistant.new_sender()
+    key = f"zhengzhao:tracker:{sender}"
+    assistant.say(sender, "你好")
+    assistant.say(sender, "开火锅店要办哪些证")
+    before = stored_events(key)
+    slots = {e["name"]: e["value"] for e in before if e["event"] == "slot" and e["value"] is not None}
+    assert [e["event"] for e in before].count("session_started") == 1
+
+    age_stored_tracker(key, 3 * 3600)  # longer than session_expiration_time (120 min)
+    assistant.say(sender, "你好")
+    assistant.say(sender, "谢谢")
+    after = stored_events(key)
+    kinds = [e["event"] for e in after]
+    assert kinds.count("session_started") == 1, "the expired session is no longer stored"
+    assert [e["text"] for e in after if e["event"] == "user"] == ["你好", "谢谢"]
+    carried = {e["name"]: e["value"] for e in after if e["event"] == "slot"}
+    assert slots and all(carried.get(name) == value for name, value in slots.items()), (slots, carried)
