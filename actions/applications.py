@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backend import Backend, BackendRefused, BackendUnavailable, backend
 from actions.catalog import within
-from actions.checklist import image_url, industry_interrupted, validate_industry
+from actions.checklist import industry_interrupted, validate_industry
 from actions.dialogue import (
     BUSY,
     BackendAction,
@@ -455,7 +455,7 @@ class ActionShowMissingMaterials(BackendAction):
             lines += ["", upload_hint(missing[0])]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
         if application.get("notice_url"):
-            dispatcher.utter_message(image=image_url(application["notice_url"]))
+            dispatcher.utter_message(image=backend().image_url(application["notice_url"]))
         return events
 
     async def _before_applying(
@@ -558,7 +558,7 @@ class ActionSubmitApplication(BackendAction):
             )
             if result.get("notice_url"):
                 # The one-time notice (一次性告知单) as a picture: every material with its status, at once.
-                dispatcher.utter_message(image=image_url(result["notice_url"]))
+                dispatcher.utter_message(image=backend().image_url(result["notice_url"]))
         else:
             dispatcher.utter_message(
                 text=f"提交成功！申请 {code} 已受理，各部门同步审批，"

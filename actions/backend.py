@@ -172,6 +172,14 @@ class Backend:
         """An absolute URL for a backend path, for links people open (policy texts)."""
         return urljoin(self.settings.public_url + "/", path.lstrip("/")) if path.startswith("/") else path
 
+    def image_url(self, path: str) -> str:
+        """Pictures the backend serves under signed public paths (notices, licence cards): a backend-relative
+        path is fine (the gateway joins it to its backend base); an explicit BACKEND_PUBLIC_URL makes it
+        absolute for clients that reach Rasa directly."""
+        if path.startswith("/") and self.settings.public_url != self.settings.url:
+            return self.public_link(path)
+        return path
+
     # --- catalog --------------------------------------------------------------------------------------
 
     async def packages(self) -> list[dict[str, Any]]:

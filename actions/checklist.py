@@ -265,16 +265,6 @@ def material_lines(materials: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def image_url(path: str) -> str:
-    """Pictures the backend serves under signed public paths (notices, licence cards): a backend-relative
-    path is fine (the gateway joins it to its backend base); an explicit BACKEND_PUBLIC_URL makes it
-    absolute for clients that reach Rasa directly."""
-    public = backend().settings
-    if path.startswith("/") and public.public_url != public.url:
-        return backend().public_link(path)
-    return path
-
-
 async def send_checklist_notice(
     dispatcher: CollectingDispatcher, package_id: str, answers: dict[str, Any]
 ) -> None:
@@ -288,7 +278,7 @@ async def send_checklist_notice(
         log.warning("checklist notice picture for %s: %r", package_id, exc)
         return
     if isinstance(link, dict) and link.get("notice_url"):
-        dispatcher.utter_message(image=image_url(link["notice_url"]))
+        dispatcher.utter_message(image=backend().image_url(link["notice_url"]))
 
 
 def correction_example(answers: dict[str, Any]) -> str:
@@ -395,7 +385,7 @@ async def sync_draft(dispatcher: CollectingDispatcher, tracker: Tracker, package
         text=f"已把这些回答同步到您的申请 {code}。回复“还缺什么材料”可以查看还要上传哪些。"
     )
     if updated.get("notice_url"):
-        dispatcher.utter_message(image=image_url(updated["notice_url"]))
+        dispatcher.utter_message(image=backend().image_url(updated["notice_url"]))
     return True
 
 

@@ -42,15 +42,6 @@ def active(licences: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [lic for lic in licences if lic["status"] not in INACTIVE]
 
 
-def image_url(path: str) -> str:
-    """Card pictures: backend-relative URLs are fine (the gateway joins them to its backend base); an
-    explicit BACKEND_PUBLIC_URL makes them absolute for clients that reach Rasa directly."""
-    public = backend().settings
-    if path.startswith("/") and public.public_url != public.url:
-        return backend().public_link(path)
-    return path
-
-
 async def chosen_licence(
     dispatcher: CollectingDispatcher, tracker: Tracker, *, intent: str, verb: str
 ) -> dict[str, Any] | None:
@@ -125,7 +116,7 @@ class ActionShowLicence(BackendAction):
                 )
             dispatcher.utter_message(text="\n".join(lines))
             if lic.get("card_url"):
-                dispatcher.utter_message(image=image_url(lic["card_url"]))
+                dispatcher.utter_message(image=backend().image_url(lic["card_url"]))
         if len(licences) > 3:
             dispatcher.utter_message(text=f"您共有 {len(licences)} 张许可证，以上是其中 3 张。")
         return []
