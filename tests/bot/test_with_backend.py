@@ -146,6 +146,18 @@ async def staff_call(backend: TestServer, token: str, method: str, path: str, js
         return await response.json()
 
 
+async def hand_over(backend: TestServer, redis_url: str, request: dict[str, str]) -> dict[str, Any]:
+    """What the assistant's handoff action does: ask the backend for a person, then the gateway switches
+    the web user to human mode."""
+    handoff = await backend_call(backend, "POST", "/handoffs", request)
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await HandoffModes(redis).start(UserRef("web", WEB_USER), str(handoff["id"]))
+    finally:
+        await redis.aclose()
+    return dict(handoff)
+
+
 async def test_human_mode_through_the_real_backend(
     backend: TestServer,
     real_gateway: TestClient[Any, Any],
@@ -153,13 +165,7 @@ async def test_human_mode_through_the_real_backend(
     redis_url: str,
     standins: StandIns,
 ) -> None:
-    # What the assistant's handoff action does: ask the backend for a person, then the gateway switches mode.
-    handoff = await backend_call(backend, "POST", "/handoffs", {"reason": "asked", "note": "想问材料"})
-    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        await HandoffModes(redis).start(UserRef("web", WEB_USER), str(handoff["id"]))
-    finally:
-        await redis.aclose()
+    handoff = await hand_over(backend, redis_url, {"reason": "asked", "note": "想问材料"})
 
     response = await real_gateway.post("/api/chat/messages", json={"text": "我的材料齐了吗？"}, headers=AUTH)
     assert response.status == 200
@@ -199,12 +205,7 @@ async def test_an_exit_word_closes_the_handoff_in_the_backend(
     redis_url: str,
     standins: StandIns,
 ) -> None:
-    handoff = await backend_call(backend, "POST", "/handoffs", {"reason": "asked"})
-    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        await HandoffModes(redis).start(UserRef("web", WEB_USER), str(handoff["id"]))
-    finally:
-        await redis.aclose()
+    handoff = await hand_over(backend, redis_url, {"reason": "asked"})
     token = await staff_call_login(backend, "admin", ADMIN_PASSWORD)
     await staff_call(backend, token, "POST", f"/handoffs/{handoff['id']}/claim")
 
