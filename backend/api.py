@@ -47,8 +47,9 @@ class Ctx(Generic[B, Q]):
 
     @property
     def applicant(self) -> str:
-        if self.caller.applicant is None:  # guaranteed by Access.APPLICANT; a bug otherwise
-            raise Unauthorized("缺少申请人身份")
+        # Guaranteed by Access.APPLICANT; a SERVICE_OR_STAFF view reads it when no staff member called.
+        if self.caller.applicant is None:
+            raise Unauthorized("缺少申请人身份（X-Applicant）")
         return self.caller.applicant
 
 

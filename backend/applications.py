@@ -501,10 +501,16 @@ def _task_plans(domain: Domain, application: Application, licence: Licence | Non
     return plans
 
 
+async def licence_of(session: AsyncSession, application: Application) -> Licence | None:
+    """The licence an application changes or cancels, or the one it was issued (None for a new opening
+    still under way)."""
+    return await session.get(Licence, application.licence_id) if application.licence_id else None
+
+
 async def _fan_out(session: AsyncSession, domain: Domain, application: Application) -> None:
     """One task per licence, all at once (并行办理); registration goes first where the package has it
     (linyi-2018-188 §三(二): the other departments work from the registration data)."""
-    licence = await session.get(Licence, application.licence_id) if application.licence_id else None
+    licence = await licence_of(session, application)
     plans = _task_plans(domain, application, licence)
     registration_first = any(p.registration_first for p in plans)
     today = domain.today()

@@ -22,6 +22,7 @@ from backend.applications import (
     get_by_code,
     item_status,
     licence_name,
+    licence_of,
     package_name,
     promised_days,
     requirements,
@@ -207,7 +208,7 @@ async def shared_notice_data(
             application = await get_by_code(session, grant.application_code)
         except NotFound:
             return None
-        licence = await session.get(Licence, application.licence_id) if application.licence_id else None
+        licence = await licence_of(session, application)
         return notice_data(domain, application, licence)
     if grant.package_id is None:
         return None

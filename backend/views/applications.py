@@ -14,7 +14,7 @@ from backend.errors import NotFound
 from backend.keys import DOMAIN, PICTURES, SESSIONMAKER, SETTINGS
 from backend.materials import tokens
 from backend.materials.render import render_notice_text
-from backend.models import Application, Licence
+from backend.models import Application
 from backend.representations import application_out, licence_out, material_file
 from backend.schemas import (
     ApplicationCreate,
@@ -46,7 +46,7 @@ async def application_view(
 ) -> ApplicationOut:
     """The application with links to its files signed for `subject` (the applicant, or `staff:<name>`)
     and, when a correction notice is out, the whole one-time notice as text."""
-    licence = await session.get(Licence, application.licence_id) if application.licence_id else None
+    licence = await applications.licence_of(session, application)
     stored = await files.for_application(session, application)
     links = {file_id: material_file(domain.settings, row, subject=subject) for file_id, row in stored.items()}
     text = None
@@ -180,7 +180,7 @@ async def application_notice(ctx: Ctx[None, None]) -> web.Response:
     application = await applications.get_for_applicant(
         ctx.session, applicant_key=ctx.applicant, code=ctx.path("code")
     )
-    licence = await ctx.session.get(Licence, application.licence_id) if application.licence_id else None
+    licence = await applications.licence_of(ctx.session, application)
     png = await ctx.request.app[PICTURES].notice_png(notice.notice_data(domain, application, licence))
     return web.Response(
         body=png,
@@ -239,7 +239,7 @@ async def application_licence(ctx: Ctx[None, None]) -> LicenceOut:
     application = await applications.get_for_applicant(
         ctx.session, applicant_key=ctx.applicant, code=ctx.path("code")
     )
-    licence = await ctx.session.get(Licence, application.licence_id) if application.licence_id else None
+    licence = await applications.licence_of(ctx.session, application)
     if licence is None:
         raise NotFound("该申请尚未核发许可证", code="licence_not_issued")
     return licence_out(ctx.request.app[DOMAIN], licence)

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import applications, files, handoffs
 from backend.api import Access, Ctx, RouteTable
 from backend.domain import Domain
-from backend.errors import Unauthorized
 from backend.keys import DOMAIN
 from backend.models import Handoff, HandoffMessage, StaffUser, utcnow
 from backend.schemas import (
@@ -170,10 +169,8 @@ async def post_message(ctx: Ctx[HandoffMessageCreate, None]) -> HandoffMessageOu
             ctx.session, staff=staff, handoff_id=_id(ctx), text=ctx.body.text
         )
         return message_out(message, {staff.id: staff})
-    if ctx.caller.applicant is None:
-        raise Unauthorized("缺少申请人身份（X-Applicant）")
     message = await handoffs.post_applicant_message(
-        ctx.session, applicant_key=ctx.caller.applicant, handoff_id=_id(ctx), text=ctx.body.text
+        ctx.session, applicant_key=ctx.applicant, handoff_id=_id(ctx), text=ctx.body.text
     )
     return message_out(message, {})
 
@@ -237,10 +234,8 @@ async def close_handoff(ctx: Ctx[None, None]) -> HandoffSummary:
     staff = ctx.caller.staff
     if staff is not None:
         handoff = await handoffs.close(ctx.session, staff=staff, handoff_id=_id(ctx))
-    elif ctx.caller.applicant is not None:
-        handoff = await handoffs.close_by_applicant(
-            ctx.session, applicant_key=ctx.caller.applicant, handoff_id=_id(ctx)
-        )
     else:
-        raise Unauthorized("缺少申请人身份（X-Applicant）")
+        handoff = await handoffs.close_by_applicant(
+            ctx.session, applicant_key=ctx.applicant, handoff_id=_id(ctx)
+        )
     return summary_out(handoff, await staff_for(ctx.session, [handoff]))
