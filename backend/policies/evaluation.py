@@ -12,7 +12,7 @@ from backend.policies.search import PolicyIndex
 # The file's sections, in the order they were written: the root was tuned on; each holdout block was
 # written before a round of search changes and is reported on its own (see the file's header).
 TUNED = "tuned"
-SECTIONS = {"holdout": "holdout-1", "holdout_2": "holdout-2"}
+SECTIONS = {"holdout": "holdout-1", "holdout_2": "holdout-2", "holdout_3": "holdout-3"}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ phrasings for the tuned part's misses; see the header of policy_eval.yaml for th
 - the tuned part (159 / 44): 0.975, 0.994, 0.977;
 - holdout-1 (25 / 10): 0.760, 0.840, 0.900;
 - holdout-2 (55 / 16): 0.545, 0.582, 0.938.
+Round 4 added a dev batch (60 / 20) to the tuned part and holdout-3, written blind to the search and measured
+before any change for them: all 359 / 110: 0.705, 0.741, 0.900; tuned 219 / 64: 0.836, 0.858, 0.938 (the
+dev batch alone: 0.467, 0.500, 0.850); holdout-3 (60 / 20): 0.350, 0.417, 0.750.
 The held-out parts are what a new question can expect; they are low because a lexical search knows only
 the words the documents, the FAQ and the lexicon know.
 """
@@ -36,9 +39,11 @@ def eval_set() -> EvalSet:
 def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_set: EvalSet) -> None:
     assert len(eval_set.questions) >= 80
     assert len(eval_set.out_of_scope) >= 20
-    assert eval_set.parts == ["tuned", "holdout-1", "holdout-2"]
+    assert eval_set.parts == ["tuned", "holdout-1", "holdout-2", "holdout-3"]
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
+    assert len(eval_set.part("holdout-3").questions) >= 60
+    assert len(eval_set.part("holdout-3").out_of_scope) >= 20
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
@@ -58,10 +63,11 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.83, 0.86, 0.93),
-        ("tuned", 0.95, 0.97, 0.95),
+        (None, 0.68, 0.71, 0.87),
+        ("tuned", 0.81, 0.83, 0.91),
         ("holdout-1", 0.72, 0.80, 0.80),
         ("holdout-2", 0.50, 0.54, 0.87),
+        ("holdout-3", 0.32, 0.38, 0.72),
     ],
 )
 def test_accuracy_floors(
