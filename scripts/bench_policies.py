@@ -54,7 +54,7 @@ def main() -> int:
 
     print(f"policy search benchmark — one core, Python {sys.version.split()[0]}")
     print(
-        f"{'index build (documents, FAQ, jieba, BM25)':<44} {load_ms:7.1f} ms   ({passages} passages, "
+        f"{'index build (documents, FAQ, jieba, vectors)':<44} {load_ms:7.1f} ms   ({passages} passages, "
         f"{len(index.faq)} FAQ entries)"
     )
     for label, timings in (

@@ -33,6 +33,10 @@ _WORD = re.compile(r"[\w\u4e00-\u9fff]")
 _RUN = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+(?:\.[0-9]+)?")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+# A count of things (两辆, 三家, 几台): says how many, not what about. Counts of the documents' own units
+# (项, 批, 天, 次) and of papers (张, 份, 套) are left alone: "首批18项", "几天办结", "交几套材料"
+# are what a question asks.
+_COUNT = re.compile(r"[一二两三四五六七八九十几好每半]+[个辆台位名件家间把只栋]")
 # Spaces next to a Chinese character: the documents put them around numbers ("市场准入 0.5 日办", "18 项"),
 # applicants do not ("0.5日办"), and jieba would cut the dictionary word apart at the space.
 _LOOSE_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=\w)|(?<=\w)\s+(?=[\u4e00-\u9fff])")
@@ -235,7 +239,7 @@ class PolicyTokenizer:
 
     def _normalise(self, token: str) -> str:
         token = token.strip().lower()
-        if not token or not _WORD.search(token) or token in self.lexicon.stopwords:
+        if not token or not _WORD.search(token) or token in self.lexicon.stopwords or _COUNT.fullmatch(token):
             return ""
         # Single characters (开, 证, 的 …) are too ambiguous to match on; the synonym table turns the
         # meaningful ones into words before this point.
