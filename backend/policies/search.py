@@ -261,6 +261,10 @@ class PolicyIndex:
         self._vectors = vectors
         self._neighbours = self._neighbour_vocabulary(vectors) if vectors else None
 
+    @property
+    def tokenizer(self) -> PolicyTokenizer:
+        return self._tokenizer
+
     def _neighbour_vocabulary(self, vectors: WordVectors) -> tuple[list[Term], Matrix]:
         """The words an unknown question word may be read as — every word the index knows and every
         applicant word the lexicon maps (read as the documents' words it maps to) — with their vectors."""

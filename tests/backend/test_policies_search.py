@@ -71,6 +71,10 @@ def test_phone_typing_still_finds_the_answer(index: PolicyIndex, question: str, 
         "公积金怎么提取",
         "社保怎么转移",
         "公积金在哪个窗口办",
+        # a person's own papers: the documents never name them
+        "护照办下来要几天",
+        "驾照过期了去哪换",
+        "港澳通行证续签要带啥",
     ],
 )
 def test_out_of_scope_questions_find_nothing(index: PolicyIndex, question: str) -> None:
@@ -132,3 +136,25 @@ def test_sample_data_is_flagged_in_the_answer(index: PolicyIndex) -> None:
     assert top.id == "faq:window-and-hours"
     assert top.sample
     assert "示例" in top.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("开个酒馆要什么证", "linyi-2018-188#a1-1"),  # 酒馆 ~ 饭馆, 餐馆 → 饭店 餐饮
+        ("执照能邮递到家吗", "faq:mail-delivery"),  # 邮递 ~ 邮寄
+    ],
+)
+def test_a_word_nobody_listed_is_read_through_its_neighbours(
+    index: PolicyIndex, question: str, expected: str
+) -> None:
+    assert index.search(question).results[0].id == expected
+    without_vectors = PolicyIndex(
+        list(index.documents.values()), index.faq, index.tokenizer, threshold=index.threshold
+    )
+    assert not without_vectors.search(question).found
+
+
+def test_papers_an_application_asks_for_are_not_other_services(index: PolicyIndex) -> None:
+    assert not index.tokenizer.is_other_service([("身份证",)], "身份证复印件要交几份")
+    assert index.tokenizer.is_other_service([("护照",)], "护照怎么办")
