@@ -212,16 +212,26 @@ _SCORE_WORDS = (
 )
 
 
+_SCORE_PAYLOAD = re.compile(r'^/\w+\{.*"score"\s*:\s*"?([1-5])\b')
+_SCORE_NUMBER = re.compile(r"(?:打|给|评)?个?([0-9０-９一二两三四五])")
+_SCORED_NUMBER = re.compile(r"([0-9０-９一二两三四五])\s*(?:分|颗星|星)")
+
+
 def parse_score(text: str | None) -> int | None:
     """'5分' / '五星' / '4' / '满意' → 1..5; None when there is no score."""
     if not text:
         return None
+    if payload := _SCORE_PAYLOAD.search(str(text)):  # a tapped button: /rate{"score": "4", …}
+        return int(payload.group(1))
     cleaned = _normalise(str(text))
     # Words first: "一般" holds the numeral 一 but means 3.
     for words, score in _SCORE_WORDS:
         if any(word in cleaned for word in words):
             return score
-    number = find_number(cleaned)
+    # A number is a score when it is the whole reply or carries its unit ("3", "4分", "两颗星"); elsewhere a
+    # numeral is part of a word ("评价一下", "一点建议").
+    match = _SCORE_NUMBER.fullmatch(cleaned) or _SCORED_NUMBER.search(cleaned)
+    number = find_number(match.group(1)) if match else None
     if number is not None and 1 <= number <= 5 and float(number).is_integer():
         return int(number)
     return None

@@ -150,6 +150,14 @@ def test_answers_are_read_against_the_question_asked():
         ("很不满意", 1),
         ("3", 3),
         ("我要评价", None),
+        ("评价一下", None),  # 一 is part of a word here, not a score
+        ("有一点建议", None),
+        ("给个4分吧", 4),
+        ("打三颗星", 3),
+        ("5 星", 5),
+        ("２", 2),
+        ("6分", None),
+        ('/rate{"score": "4", "handoff_id": "h-1"}', 4),
         (None, None),
     ],
 )
