@@ -220,6 +220,15 @@ def _match(covered: Matrix, terms: Sequence[_QueryTerm]) -> Vector:
     return weights @ covered / total if total > 0 else np.zeros(covered.shape[1])
 
 
+@dataclass(frozen=True, slots=True)
+class _Neighbours:
+    """What an unknown question word may be read as: the vectors, and the known terms with theirs."""
+
+    vectors: WordVectors
+    terms: list[Term]
+    matrix: Matrix
+
+
 class PolicyIndex:
     """Built once at start-up (PolicyIndex.load); searching is read-only and safe to share."""
 
@@ -258,8 +267,7 @@ class PolicyIndex:
         self._faq_chars = self._char_field([t for _, t in phrasings], b=0.0)
         self._answer_words = self._word_field([entry.answer for entry in faq], b=ANSWER_B)
         self._unknown_weight = self._passage_words.max_idf
-        self._vectors = vectors
-        self._neighbours = self._neighbour_vocabulary(vectors) if vectors else None
+        self._neighbours = _Neighbours(vectors, *self._neighbour_vocabulary(vectors)) if vectors else None
 
     @property
     def tokenizer(self) -> PolicyTokenizer:
@@ -404,19 +412,18 @@ class PolicyIndex:
 
     def _nearest(self, term: Term) -> _QueryTerm | None:
         """The known words nearest the unknown word by word vectors, as one term (刁难 → 为难 …)."""
-        if self._vectors is None or self._neighbours is None:
+        if self._neighbours is None:
             return None
-        vocabulary, matrix = self._neighbours
         found: dict[str, float] = {}
         for word in term:
-            vector = self._vectors.vector(word)
+            vector = self._neighbours.vectors.vector(word)
             if vector is None:
                 continue
-            similarity = matrix @ vector.astype(np.float64)
+            similarity = self._neighbours.matrix @ vector.astype(np.float64)
             for row in np.argsort(-similarity)[:NEIGHBOURS]:
                 if similarity[row] < NEIGHBOUR_MIN:
                     break
-                for known in vocabulary[row]:
+                for known in self._neighbours.terms[row]:
                     found[known] = max(found.get(known, 0.0), float(similarity[row]))
         if not found:
             return None

@@ -50,7 +50,7 @@ class _PlainDataUnpickler(pickle.Unpickler):
 
 @dataclass(frozen=True, eq=False)
 class WordVectors:
-    """Unit-length vectors of words; `similar` is cosine similarity."""
+    """Unit-length vectors of words: the dot product of two is their cosine similarity."""
 
     words: tuple[str, ...]
     matrix: Matrix
@@ -59,16 +59,9 @@ class WordVectors:
     def __post_init__(self) -> None:
         object.__setattr__(self, "rows", {w: i for i, w in enumerate(self.words)})
 
-    def __contains__(self, word: str) -> bool:
-        return word in self.rows
-
     def vector(self, word: str) -> npt.NDArray[np.float32] | None:
         row = self.rows.get(word)
         return None if row is None else self.matrix[row]
-
-    def stack(self, words: list[str]) -> Matrix:
-        """The vectors of `words` (every one must be known), one row each."""
-        return np.ascontiguousarray(self.matrix[[self.rows[w] for w in words]])
 
     @classmethod
     def load(cls, cache_dir: Path | None = DEFAULT_CACHE_DIR) -> "WordVectors":
