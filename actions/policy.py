@@ -1,6 +1,7 @@
 """Policy questions, answered only from the backend's policy search: the answer, the document it comes
 from, and a "查看原文" link. When the search finds nothing good enough (``found=false``) the assistant says so
-and offers a person; it never writes policy of its own.
+and offers a person, and the FAQ questions the search thinks may be meant (``suggestions``) as buttons
+that ask them; it never writes policy of its own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ NOT_FOUND = (
     "抱歉，我在已收录的政策文件里没有找到与这个问题直接相关的规定，为避免误导您，就不随意作答了。"
     "您可以换个说法再问，或者转人工，由窗口工作人员为您解答。"
 )
+SUGGESTED = "下面这些常见问题可能和您想问的有关，点一下就能查看："
 
 
 def shorten(text: str, limit: int = MAX_ANSWER) -> str:
@@ -43,7 +45,11 @@ class ActionPolicySearch(BackendAction):
         result = await self.backend.search_policies(question, limit=3)
         hits = result.get("results") or []
         if not result.get("found") or not hits:
-            dispatcher.utter_message(text=NOT_FOUND, buttons=[button("转人工", "/request_human")])
+            suggested = [item["title"] for item in result.get("suggestions") or []]
+            dispatcher.utter_message(
+                text=NOT_FOUND + (f"\n\n{SUGGESTED}" if suggested else ""),
+                buttons=[*(button(title, title) for title in suggested), button("转人工", "/request_human")],
+            )
             return []
         top = hits[0]
         citations = top.get("citations") or []

@@ -1,6 +1,6 @@
 """Policy answers: the backend's search with its citation and a 查看原文 link; nothing found → says so."""
 
-from actions.policy import NOT_FOUND, ActionPolicySearch
+from actions.policy import NOT_FOUND, SUGGESTED, ActionPolicySearch
 from tests.actions.conftest import run_action, tracker_state
 
 
@@ -31,3 +31,13 @@ async def test_the_menu_button_asks_for_the_question(api, applicant, domain):
     )
     assert "请问您想咨询哪方面的政策" in ran.text
     assert {"title": "什么是容缺受理", "payload": "什么是容缺受理"} in ran.buttons
+
+
+async def test_nothing_found_offers_the_faq_questions_it_may_mean(api, applicant, domain):
+    ran = await run_action(
+        ActionPolicySearch(), tracker_state(applicant, "那个码扫出来是啥", "ask_policy"), domain
+    )
+    assert ran.texts == [f"{NOT_FOUND}\n\n{SUGGESTED}"]
+    qr_question = "营业执照、综合许可证上的二维码是做什么的？"
+    assert ran.buttons[0] == {"title": qr_question, "payload": qr_question}
+    assert ran.buttons[-1] == {"title": "转人工", "payload": "/request_human"}

@@ -30,7 +30,17 @@ async def test_search_answers_with_citations_and_links(client: Client) -> None:
 
 async def test_search_that_finds_nothing_says_so(client: Client) -> None:
     status, body = await search(client, q="明天临沂天气怎么样")
-    assert (status, body) == (200, {"query": "明天临沂天气怎么样", "found": False, "results": []})
+    assert (status, body) == (
+        200,
+        {"query": "明天临沂天气怎么样", "found": False, "results": [], "suggestions": []},
+    )
+
+
+async def test_search_below_the_threshold_suggests_faq_questions(client: Client) -> None:
+    status, body = await search(client, q="那个码扫出来是啥")
+    assert status == 200 and body["found"] is False and body["results"] == []
+    assert body["suggestions"][0]["id"] == "faq:qr-code"
+    assert body["suggestions"][0]["title"]
 
 
 async def test_limit(client: Client) -> None:

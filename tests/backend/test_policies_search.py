@@ -2,7 +2,7 @@
 
 import pytest
 
-from backend.policies.search import MAX_RESULTS, PolicyIndex
+from backend.policies.search import MAX_RESULTS, SUGGEST_THRESHOLD, PolicyIndex
 from backend.policies.tokens import Lexicon, PolicyTokenizer
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
 
@@ -79,7 +79,7 @@ def test_phone_typing_still_finds_the_answer(index: PolicyIndex, question: str, 
 )
 def test_out_of_scope_questions_find_nothing(index: PolicyIndex, question: str) -> None:
     result = index.search(question)
-    assert result.model_dump() == {"query": question, "found": False, "results": []}
+    assert (result.query, result.found, result.results) == (question, False, [])
 
 
 def test_another_service_asked_about_within_the_reform_is_answered(index: PolicyIndex) -> None:
@@ -158,3 +158,24 @@ def test_a_word_nobody_listed_is_read_through_its_neighbours(
 def test_papers_an_application_asks_for_are_not_other_services(index: PolicyIndex) -> None:
     assert not index.tokenizer.is_other_service([("身份证",)], "身份证复印件要交几份")
     assert index.tokenizer.is_other_service([("护照",)], "护照怎么办")
+
+
+def test_below_the_threshold_the_faq_entries_it_may_mean_are_suggested(index: PolicyIndex) -> None:
+    result = index.search("那个码扫出来是啥")
+    assert not result.found and not result.results
+    assert result.suggestions[0].id == "faq:qr-code"
+    assert all(SUGGEST_THRESHOLD <= s.score < index.threshold for s in result.suggestions)
+    # A tapped suggestion asks the entry's own question, which must find that entry.
+    for suggestion in result.suggestions:
+        assert index.search(suggestion.title).results[0].id == suggestion.id
+
+
+def test_every_faq_question_finds_its_own_entry_first(index: PolicyIndex) -> None:
+    for entry in index.faq:
+        assert index.search(entry.question).results[0].id == entry.ref, entry.question
+
+
+def test_nothing_is_suggested_when_found_or_far_off(index: PolicyIndex) -> None:
+    assert index.search("证照可以邮寄吗").suggestions == []
+    assert index.search("明天天气怎么样").suggestions == []
+    assert index.search("公积金怎么提取").suggestions == []
