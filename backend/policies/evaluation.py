@@ -12,7 +12,12 @@ from backend.policies.search import PolicyIndex
 # The file's sections, in the order they were written: the root was tuned on; each holdout block was
 # written before a round of search changes and is reported on its own (see the file's header).
 TUNED = "tuned"
-SECTIONS = {"holdout": "holdout-1", "holdout_2": "holdout-2", "holdout_3": "holdout-3"}
+SECTIONS = {
+    "holdout": "holdout-1",
+    "holdout_2": "holdout-2",
+    "holdout_3": "holdout-3",
+    "holdout_4": "holdout-4",
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,8 @@ def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = No
     top1 = top3 = rejected = 0
     misses: list[str] = []
     for question in eval_set.questions:
-        ranked = [(ref, score) for ref, score in index.ranked_refs(question.q)[:3] if score >= threshold]
+        candidates, held_to = index.ranked_refs(question.q, threshold)
+        ranked = [(ref, score) for ref, score in candidates[:3] if score >= held_to]
         first = [ref for ref, _ in ranked]
         top1 += bool(first) and first[0] in question.answers
         top3 += bool(question.answers.intersection(first))
@@ -95,10 +101,10 @@ def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = No
             got = ", ".join(f"{ref} {score:.2f}" for ref, score in ranked) or "nothing"
             misses.append(f"miss      {question.q} → {got}  (want {', '.join(sorted(question.answers))})")
     for q, _ in eval_set.out_of_scope:
-        ranked = index.ranked_refs(q)[:1]
-        if not ranked or ranked[0][1] < threshold:
+        candidates, held_to = index.ranked_refs(q, threshold)
+        if not candidates or candidates[0][1] < held_to:
             rejected += 1
         else:
-            misses.append(f"answered  {q} → {ranked[0][0]} {ranked[0][1]:.2f}  (out of scope)")
+            misses.append(f"answered  {q} → {candidates[0][0]} {candidates[0][1]:.2f}  (out of scope)")
     n, m = len(eval_set.questions), len(eval_set.out_of_scope)
     return EvalReport(threshold, n, m, top1 / max(n, 1), top3 / max(n, 1), rejected / max(m, 1), misses)

@@ -13,6 +13,10 @@ dev batch alone: 0.467, 0.500, 0.850); holdout-3 (60 / 20): 0.350, 0.417, 0.750.
 (blind FAQ phrasings and lexicon, word-vector neighbours, personal papers): all 0.830, 0.889, 0.873;
 tuned 0.895, 0.941, 0.938; holdout-1 0.880, 0.920, 0.700; holdout-2 0.836, 0.891, 0.875;
 holdout-3 0.567, 0.683, 0.750.
+Round 5 added another dev batch (60 / 20) and holdout-4 (60 / 20); after its changes (a lower threshold for
+long questions that cover plenty, a few dictionary and lexicon words): all 479 / 148: 0.818, 0.881, 0.872;
+tuned 279 / 83: 0.878, 0.921, 0.952; holdout-3 0.617, 0.767, 0.750; holdout-4 60 / 19 (before 0.667, 0.733,
+0.789) 0.700, 0.783, 0.737; holdout-1 and -2 unchanged.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -42,11 +46,13 @@ def eval_set() -> EvalSet:
 def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_set: EvalSet) -> None:
     assert len(eval_set.questions) >= 80
     assert len(eval_set.out_of_scope) >= 20
-    assert eval_set.parts == ["tuned", "holdout-1", "holdout-2", "holdout-3"]
+    assert eval_set.parts == ["tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4"]
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
     assert len(eval_set.part("holdout-3").questions) >= 60
     assert len(eval_set.part("holdout-3").out_of_scope) >= 20
+    assert len(eval_set.part("holdout-4").questions) >= 60
+    assert len(eval_set.part("holdout-4").out_of_scope) >= 19
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
@@ -66,11 +72,12 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.80, 0.86, 0.83),
-        ("tuned", 0.87, 0.92, 0.89),
+        (None, 0.79, 0.85, 0.84),
+        ("tuned", 0.85, 0.89, 0.92),
         ("holdout-1", 0.84, 0.88, 0.65),
         ("holdout-2", 0.80, 0.86, 0.84),
-        ("holdout-3", 0.53, 0.65, 0.70),
+        ("holdout-3", 0.58, 0.73, 0.70),
+        ("holdout-4", 0.66, 0.74, 0.70),
     ],
 )
 def test_accuracy_floors(

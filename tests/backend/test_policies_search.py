@@ -2,7 +2,7 @@
 
 import pytest
 
-from backend.policies.search import MAX_RESULTS, SUGGEST_THRESHOLD, PolicyIndex
+from backend.policies.search import LONG_THRESHOLD, MAX_RESULTS, SUGGEST_THRESHOLD, PolicyIndex
 from backend.policies.tokens import Lexicon, PolicyTokenizer
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
 
@@ -124,8 +124,8 @@ def test_limit_is_capped(index: PolicyIndex) -> None:
 
 
 def test_the_threshold_decides_what_is_found(index: PolicyIndex, monkeypatch: pytest.MonkeyPatch) -> None:
-    ranked = index.ranked_refs("政务服务中心周几上班")
-    assert ranked and ranked[0][0] == "faq:window-and-hours"
+    ranked, held_to = index.ranked_refs("政务服务中心周几上班")
+    assert ranked and ranked[0][0] == "faq:window-and-hours" and held_to == index.threshold
     assert index.search("政务服务中心周几上班").found
     monkeypatch.setattr(index, "threshold", 1.01)
     assert not index.search("政务服务中心周几上班").found
@@ -179,3 +179,17 @@ def test_nothing_is_suggested_when_found_or_far_off(index: PolicyIndex) -> None:
     assert index.search("证照可以邮寄吗").suggestions == []
     assert index.search("明天天气怎么样").suggestions == []
     assert index.search("公积金怎么提取").suggestions == []
+
+
+def test_a_long_question_needs_less_of_a_match_when_what_it_covers_is_plenty(index: PolicyIndex) -> None:
+    # Situation and filler words dilute the share a long question's answer covers; what the answer does
+    # cover is more evidence than one rare word, so a lower share is enough.
+    question = "我在城里开了个小饭馆，材料都交到大厅一个窗口，后面是不是不用我再一个个部门跑了"
+    ranked, held_to = index.ranked_refs(question)
+    assert LONG_THRESHOLD <= held_to < index.threshold
+    assert held_to <= ranked[0][1] < index.threshold
+    assert index.search(question).results[0].id == "faq:yichuang-shouli"
+    # A short question is still held to the whole threshold, and no question below LONG_THRESHOLD.
+    assert index.ranked_refs("证照可以邮寄吗")[1] == index.threshold
+    assert index.question_threshold(1000.0) == LONG_THRESHOLD
+    assert index.question_threshold(0.0) == index.threshold
