@@ -193,3 +193,9 @@ def test_a_long_question_needs_less_of_a_match_when_what_it_covers_is_plenty(ind
     assert index.ranked_refs("证照可以邮寄吗")[1] == index.threshold
     assert index.question_threshold(1000.0) == LONG_THRESHOLD
     assert index.question_threshold(0.0) == index.threshold
+
+
+def test_a_fee_question_is_not_answered_with_the_free_agent_service(index: PolicyIndex) -> None:
+    # It used to get the 帮办代办 entry, whose answer begins "有。" — yes, it costs, then 不收费.
+    assert index.search("办这个要花钱吗").results[0].id == "faq:fees"
+    assert index.search("帮办代办收费吗").results[0].id == "faq:assisted-service"
