@@ -38,7 +38,7 @@ from actions.dialogue import (
     reject_form,
     said_since_user_spoke,
 )
-from actions.parsing import application_code, best_match
+from actions.parsing import application_code, bare_value, best_match
 from actions.questionnaire import stored_answers
 
 log = logging.getLogger(__name__)
@@ -47,15 +47,9 @@ EDITABLE = ("draft", "needs_correction")
 UNSATISFIED = ("missing", "needs_reupload")
 FORM = "application_form"
 APPLICANT_SLOTS = ("operator_name", "legal_representative", "address", "phone")
+# The fields a 联合变更 changes (the backend's LicenceChanges), as the applicant reads them.
+CHANGED_FIELD_LABELS = {"operator_name": "名称", "legal_representative": "法定代表人", "address": "经营地址"}
 _PHONE = re.compile(r"1[3-9]\d{9}")
-# What people put around the value itself: "店名叫老王火锅", "法人是李四", "地址在兰山区…".
-_NAME_PREFIX = re.compile(
-    r"^(?:我们?的?)?(?:店名|店铺名称|名称|名字|企业名称|公司名称|字号)?(?:就|暂定)?(?:叫做|叫|是|为|：|:)+"
-)
-_PERSON_PREFIX = re.compile(
-    r"^(?:法定代表人|法人代表|法人|负责人|经营者|老板|姓名|名字)?(?:就|是|叫|为|：|:)+"
-)
-_ADDRESS_PREFIX = re.compile(r"^(?:经营)?(?:地址|场所|住所|店面|门面)?(?:就|是|在|为|：|:)+")
 
 
 # --- finding the application -------------------------------------------------------------------------------
@@ -131,11 +125,6 @@ def progress_buttons() -> Buttons:
 # --- the application form ----------------------------------------------------------------------------------
 
 
-def _cleaned(pattern: re.Pattern[str], value: Any) -> str:
-    text = str(value or "").strip().strip("。.，,！!")
-    return pattern.sub("", text).strip() or text
-
-
 class ValidateApplicationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_application_form"
@@ -171,7 +160,7 @@ class ValidateApplicationForm(FormValidationAction):
     def validate_operator_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        name = _cleaned(_NAME_PREFIX, value)
+        name = bare_value("name", value)
         if is_command(name) or not 2 <= len(name) <= 100:
             dispatcher.utter_message(
                 text="名称需要 2～100 个字，例如“老王火锅店”。请再说一次店铺（企业）名称："
@@ -182,7 +171,7 @@ class ValidateApplicationForm(FormValidationAction):
     def validate_legal_representative(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        person = _cleaned(_PERSON_PREFIX, value)
+        person = bare_value("person", value)
         if is_command(person) or not 2 <= len(person) <= 30:
             dispatcher.utter_message(text="请告诉我法定代表人（或经营者）的姓名，例如“王五”。")
             return {"legal_representative": None}
@@ -198,7 +187,7 @@ class ValidateApplicationForm(FormValidationAction):
                 text = str(json.loads(text.removeprefix("/share_location") or "{}").get("label") or "")
             except ValueError:
                 text = ""
-        address = _cleaned(_ADDRESS_PREFIX, text)
+        address = bare_value("address", text)
         if is_command(address) or not 5 <= len(address) <= 300:
             dispatcher.utter_message(text="地址请写详细一些（区县、街道、门牌号），例如“兰山区通达路88号”。")
             return {"address": None}
@@ -495,7 +484,11 @@ class ActionSubmitApplication(BackendAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         applicant = applicant_of(tracker)
-        confirmed = tracker.get_slot(CONFIRMING) == "submit" and latest_intent(tracker) == "affirm"
+        # Typing the button's own words ("确认提交") reads as another submit: after the question, a yes.
+        confirmed = tracker.get_slot(CONFIRMING) == "submit" and latest_intent(tracker) in (
+            "affirm",
+            "submit_application",
+        )
         application = await find_application(tracker, editable=True)
         if application is None:
             latest = await find_application(tracker, editable=False)
@@ -535,9 +528,25 @@ class ActionSubmitApplication(BackendAction):
         if not confirmed:
             lines = [
                 f"即将提交申请 {code}（{application['package_name']}·{application['operation_label']}）。",
-                f"经营者：{application['applicant'].get('operator_name') or '（未填）'}；"
-                f"地址：{application['applicant'].get('address') or '（未填）'}",
+                "；".join(
+                    f"{label}：{application['applicant'].get(field) or '（未填）'}"
+                    for field, label in (
+                        ("operator_name", "名称"),
+                        ("legal_representative", "法定代表人"),
+                        ("address", "地址"),
+                    )
+                ),
             ]
+            changes = application.get("changes") or {}
+            if application["operation"] == "change" and changes:
+                # The applicant data above is the licence's current one; what is asked for is the change.
+                lines.append(
+                    "变更内容："
+                    + "；".join(
+                        f"{CHANGED_FIELD_LABELS.get(field, field)}改为“{value}”"
+                        for field, value in changes.items()
+                    )
+                )
             if later:
                 lines.append("以下非关键材料还没上传，提交时将按“容缺后补”办理，受理后请在规定期限内补交：")
                 lines += [f"· {m['name']}" for m in later]

@@ -16,10 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.applications import guide_uploads, idempotency_key
+from actions.applications import CHANGED_FIELD_LABELS, guide_uploads, idempotency_key
 from actions.backend import BackendUnavailable, backend
 from actions.dialogue import BUSY, BackendAction, applicant_of, button, latest_entity, said_since_user_spoke
-from actions.parsing import licence_number
+from actions.parsing import bare_value, licence_number
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,10 @@ CHANGE_FIELDS = {
     "legal_representative": "legal_representative",
     "name": "operator_name",
 }
-CHANGE_LABELS = {
-    "address": "经营地址",
-    "legal_representative": "法定代表人",
-    "name": "名称",
-    "scope": "经营范围",
+# change_item → what actions.parsing.bare_value strips around it.
+VALUE_KINDS = {"address": "address", "legal_representative": "person", "name": "name"}
+CHANGE_LABELS = {item: CHANGED_FIELD_LABELS[field] for item, field in CHANGE_FIELDS.items()} | {
+    "scope": "经营范围"
 }
 
 
@@ -164,7 +163,9 @@ class ValidateChangeForm(FormValidationAction):
         if text.startswith("/") or len(text) < 2:
             dispatcher.utter_message(text="请直接告诉我变更后的内容，例如新的地址或新法定代表人的姓名。")
             return {"change_value": None}
-        return {"change_value": text[:300]}
+        # "新地址是兰山区解放路100号" → 兰山区解放路100号: the value goes onto the licence as it is.
+        kind = VALUE_KINDS.get(tracker.get_slot("change_item") or "")
+        return {"change_value": (bare_value(kind, text) if kind else text)[:300]}
 
 
 class ActionStartChange(BackendAction):

@@ -237,6 +237,33 @@ def parse_score(text: str | None) -> int | None:
     return None
 
 
+# --- free-text values ------------------------------------------------------------------------------------
+
+# What people put around the value itself: "店名叫老王火锅", "法人是李四", "地址在兰山区…", and when they
+# change it, "新地址是…", "法人换成王五", "搬到解放路100号".
+_CHANGED = r"要?改成|改为|换成|变更为|变成|搬到|搬去"
+_VALUE_PREFIXES = {
+    "name": re.compile(
+        r"^(?:我们?的?)?(?:新的?)?(?:店名|店铺名称|名称|名字|企业名称|公司名称|字号)?(?:就|暂定)?"
+        rf"(?:叫做|叫|是|为|{_CHANGED}|：|:)+"
+    ),
+    "person": re.compile(
+        r"^(?:新的?)?(?:法定代表人|法人代表|法人|负责人|经营者|老板|姓名|名字)?"
+        rf"(?:就|是|叫|为|{_CHANGED}|：|:)+"
+    ),
+    "address": re.compile(
+        rf"^(?:新的?)?(?:经营)?(?:地址|场所|住所|店面|门面)?(?:就|是|在|为|{_CHANGED}|：|:)+"
+    ),
+}
+
+
+def bare_value(kind: str, value: Any) -> str:
+    """A name ("name"), a person's name ("person") or an address ("address") without the words around it;
+    the whole text when nothing would be left."""
+    text = str(value or "").strip().strip("。.，,！!")
+    return _VALUE_PREFIXES[kind].sub("", text).strip() or text
+
+
 # --- identifiers -----------------------------------------------------------------------------------------
 
 _CODE = re.compile(r"zl-?(\d{8})-?([0-9a-z]{6})", re.IGNORECASE)

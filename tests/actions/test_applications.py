@@ -1,6 +1,8 @@
 """Applications: the applicant data form, creating the draft, uploads, what is missing, submitting with
 confirmation, progress per department."""
 
+import pytest
+
 from actions.applications import (
     ActionAttachMaterial,
     ActionShowMissingMaterials,
@@ -195,7 +197,10 @@ async def test_submit_waits_for_key_materials(api, applicant, domain):
     assert ran.slots["confirming"] is None
 
 
-async def test_submit_asks_for_confirmation_then_submits_with_commitments(api, applicant, domain):
+@pytest.mark.parametrize("confirmation", [("/affirm", "affirm"), ("确认提交", "submit_application")])
+async def test_submit_asks_for_confirmation_then_submits_with_commitments(
+    api, applicant, domain, confirmation
+):
     created = api.application(applicant, "restaurant", answers=api.complete_answers("restaurant"))
     code = created["code"]
     for material in created["materials"]:
@@ -210,12 +215,14 @@ async def test_submit_asks_for_confirmation_then_submits_with_commitments(api, a
         ActionSubmitApplication(), tracker_state(applicant, "提交", "submit_application"), domain
     )
     assert "确认提交吗？" in ran.text and "容缺后补" in ran.text
+    assert "名称：" in ran.text and "法定代表人：" in ran.text and "经营者：" not in ran.text
     assert ran.buttons == [
         {"title": "确认提交", "payload": "/affirm"},
         {"title": "暂不提交", "payload": "/deny"},
     ]
     assert ran.slots == {"application_code": code, "confirming": "submit"}
-    state = tracker_state(applicant, "/affirm", "affirm", slots=ran.slots)
+    # Typing the button's label is a submit request; after the question it is the yes.
+    state = tracker_state(applicant, *confirmation, slots=ran.slots)
     ran = await run_action(ActionSubmitApplication(), state, domain)
     assert f"提交成功！申请 {code} 已受理" in ran.text
     assert api.call("GET", f"/applications/{code}", applicant=applicant)["status"] in (

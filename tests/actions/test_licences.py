@@ -1,5 +1,6 @@
 """The comprehensive licence: 亮证 (card picture, QR code, verification link), change and cancellation."""
 
+from actions.applications import ActionSubmitApplication
 from actions.licences import ActionShowLicence, ActionStartCancel, ActionStartChange, ValidateChangeForm
 from tests.actions.conftest import form_state, run_action, tracker_state
 
@@ -68,6 +69,19 @@ async def test_a_change_of_address_becomes_a_change_application(api, applicant, 
     assert change["operation"] == "change" and change["changes"] == {"address": "兰山区金雀山路5号"}
     assert ran.slots["change_item"] is None and ran.slots["change_value"] is None
 
+    # Before submitting, the confirmation says what changes (the applicant data is still the old one).
+    for material in change["materials"]:
+        if material["key"]:
+            api.call(
+                "POST",
+                f"/applications/{code}/materials",
+                {"material_id": material["material_id"]},
+                applicant=applicant,
+            )
+    submit = tracker_state(applicant, "提交", "submit_application", slots={"application_code": code})
+    ran = await run_action(ActionSubmitApplication(), submit, domain)
+    assert "变更内容：经营地址改为“兰山区金雀山路5号”" in ran.text and "确认提交吗？" in ran.text
+
 
 async def test_cancellation_after_confirmation(api, applicant, domain):
     done = api.issue_licence(applicant)
@@ -89,3 +103,18 @@ async def test_several_licences_are_asked_about(api, applicant, domain):
     )
     ran = await run_action(ActionStartCancel(), chosen, domain)
     assert f"已为许可证 {second['licence_number']}" in ran.text
+
+
+async def test_the_new_value_is_kept_without_the_words_around_it(api, applicant, domain):
+    # "新地址是兰山区解放路100号" once reached the licence and its QR page as it was typed.
+    state = form_state(
+        applicant,
+        "新地址是兰山区解放路100号",
+        "inform",
+        form="change_form",
+        requested="change_value",
+        candidates={"change_value": "新地址是兰山区解放路100号"},
+        slots={"change_item": "address"},
+    )
+    ran = await run_action(ValidateChangeForm(), state, domain)
+    assert ran.slots["change_value"] == "兰山区解放路100号"

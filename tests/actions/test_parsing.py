@@ -4,6 +4,7 @@ import pytest
 
 from actions.parsing import (
     application_code,
+    bare_value,
     best_match,
     chinese_to_number,
     find_number,
@@ -176,3 +177,23 @@ def test_best_match_prefers_the_named_item():
     items = [("applicant_id", "法定代表人（负责人、经营者）身份证件"), ("premises_proof", "经营场所使用证明")]
     assert best_match("身份证", items) == ["applicant_id"]
     assert best_match("门头照", items) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "value"),
+    [
+        ("address", "地址在兰山区通达路88号", "兰山区通达路88号"),
+        ("address", "新地址是兰山区解放路100号", "兰山区解放路100号"),
+        ("address", "搬到罗庄区湖东路1号。", "罗庄区湖东路1号"),
+        ("address", "兰山区通达路88号", "兰山区通达路88号"),
+        ("person", "法人换成王五", "王五"),
+        ("person", "新法人是李四", "李四"),
+        ("name", "店名改成老王火锅", "老王火锅"),
+        ("name", "名字叫新华书店", "新华书店"),
+        # a value that merely starts like a prefix is kept whole
+        ("name", "新华书店", "新华书店"),
+        ("address", "是", "是"),
+    ],
+)
+def test_values_lose_the_words_around_them(kind, text, value):
+    assert bare_value(kind, text) == value
