@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from datetime import date
 from typing import Any
 
@@ -38,7 +37,7 @@ from actions.dialogue import (
     reject_form,
     said_since_user_spoke,
 )
-from actions.parsing import application_code, bare_value, best_match
+from actions.parsing import application_code, bare_value, best_match, phone_number
 from actions.questionnaire import stored_answers
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,6 @@ FORM = "application_form"
 APPLICANT_SLOTS = ("operator_name", "legal_representative", "address", "phone")
 # The fields a 联合变更 changes (the backend's LicenceChanges), as the applicant reads them.
 CHANGED_FIELD_LABELS = {"operator_name": "名称", "legal_representative": "法定代表人", "address": "经营地址"}
-_PHONE = re.compile(r"1[3-9]\d{9}")
 
 
 # --- finding the application -------------------------------------------------------------------------------
@@ -142,7 +140,7 @@ class ValidateApplicationForm(FormValidationAction):
                     # Names and addresses are free text: anything passes, unless NLU is sure it is
                     # something else ("算了", "转人工") or it is a question ("名称有什么要求吗").
                     free_text = requested != "phone"
-                    fits = free_text or bool(_PHONE.search(re.sub(r"[\s-]", "", str(candidate))))
+                    fits = free_text or phone_number(str(candidate)) is not None
                     interrupted = interrupts(tracker, answers=fits, free_text=free_text)
                 if interrupted:
                     return reject_form(FORM, requested)
@@ -196,11 +194,11 @@ class ValidateApplicationForm(FormValidationAction):
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        match = _PHONE.search(re.sub(r"[\s-]", "", str(value or "")))
-        if not match:
+        phone = phone_number(value)
+        if phone is None:
             dispatcher.utter_message(response="utter_invalid_phone")
             return {"phone": None}
-        return {"phone": match.group()}
+        return {"phone": phone}
 
 
 # --- creating the application ------------------------------------------------------------------------------

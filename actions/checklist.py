@@ -35,7 +35,7 @@ from actions.dialogue import (
     said_since_user_spoke,
     slot_before_user_spoke,
 )
-from actions.parsing import describe_answer, parse_answer
+from actions.parsing import describe_answer, parse_answer, phone_number
 from actions.questionnaire import (
     ANSWER,
     ANSWERS,
@@ -416,7 +416,8 @@ class ActionApplyCorrection(BackendAction):
         text = latest_text(tracker)
         events: list[dict[str, Any]] = []
 
-        phone = latest_entity(tracker, "phone")
+        # Only a real number: NLU has tagged the 5 of "不对，人数是5个" as a phone.
+        phone = phone_number(latest_entity(tracker, "phone"))
         if phone:
             return await self._correct_phone(dispatcher, tracker, phone)
         code = latest_entity(tracker, "application_code")

@@ -171,6 +171,8 @@ def parse_answer(question: dict[str, Any], text: str) -> tuple[bool, Any]:
         choice = parse_choice(text, question.get("options") or [])
         return (choice is not None, choice)
     if kind == "number":
+        if _names_another_unit(question.get("unit"), text):
+            return (False, None)
         number = find_number(text)
         if number is None:
             if any(word in text for word in ("没有", "无", "零")) and (question.get("min") or 0) <= 0:
@@ -183,6 +185,18 @@ def parse_answer(question: dict[str, Any], text: str) -> tuple[bool, Any]:
             return (False, None)
         return (True, as_number_value(number))
     return (False, None)
+
+
+# The words a number's unit comes as, by a question's unit. A reply in another question's unit answers that
+# one, not this: "40平米" to 从业人员有几人 is not 40 people.
+_UNIT_WORDS = {"平方米": ("平", "㎡"), "人": ("人", "名", "位"), "辆": ("辆", "台")}
+
+
+def _names_another_unit(unit: str | None, text: str) -> bool:
+    own = _UNIT_WORDS.get(unit or "", ())
+    if not own or any(word in text for word in own):
+        return False
+    return any(word in text for other, words in _UNIT_WORDS.items() if other != unit for word in words)
 
 
 def describe_answer(question: dict[str, Any], value: Any) -> str:
@@ -265,6 +279,15 @@ def bare_value(kind: str, value: Any) -> str:
 
 
 # --- identifiers -----------------------------------------------------------------------------------------
+
+_PHONE = re.compile(r"1[3-9]\d{9}")
+
+
+def phone_number(text: str | None) -> str | None:
+    """A mobile number in the text, however it is spaced ("139 1234 5678"), or None."""
+    match = _PHONE.search(re.sub(r"[\s-]", "", str(text or "")))
+    return match.group() if match else None
+
 
 _CODE = re.compile(r"zl-?(\d{8})-?([0-9a-z]{6})", re.IGNORECASE)
 _LICENCE = re.compile(r"xk-?(\d{4})-?([0-9a-z]{6})", re.IGNORECASE)

@@ -88,7 +88,7 @@ CORRECTION_WORDS: dict[str, tuple[str, ...]] = {
     "area": ("面积", "平米", "平方"),
     "entity_type": ("个体", "公司", "企业"),
     "premises": ("租", "自有", "产权", "房子", "场所"),
-    "food_handlers": ("员工", "人员", "几个人", "从业"),
+    "food_handlers": ("员工", "人员", "几个人", "从业", "人数", "人手", "店员", "伙计", "厨师"),
     "sells_alcohol": ("酒",),
     "sells_tobacco": ("烟",),
     "takeaway": ("外卖",),

@@ -275,6 +275,23 @@ async def test_correcting_the_area_inside_the_form(api, applicant, domain):
     assert ran.texts == ["好的，已改为：经营场所面积大约多少平方米 —— 200 平方米。"]
 
 
+async def test_a_number_nlu_took_for_a_phone_corrects_the_question_it_names(api, applicant, domain):
+    # "5" was once tagged as a phone number: the reply was "联系电话改为 5", and the headcount stayed.
+    slots = {
+        "industry": "restaurant",
+        "checklist_question": "cold_dishes",
+        "checklist_answers": answers(
+            "restaurant", entity_type="individual", premises="leased", area=100, food_handlers=3
+        ),
+    }
+    state = tracker_state(
+        applicant, "不对，人数是5个", "correct", entities={"phone": "5"}, slots=slots, active_loop=FORM
+    )
+    ran = await run_action(ActionApplyCorrection(), state, domain)
+    assert "联系电话" not in ran.text and "phone" not in ran.slots
+    assert ran.slots["checklist_answers"]["answers"]["food_handlers"] == 5
+
+
 async def test_an_unclear_correction_inside_the_form_re_asks_the_last_question(api, applicant, domain):
     slots = {
         "industry": "restaurant",

@@ -134,6 +134,11 @@ def test_answers_are_read_against_the_question_asked():
     assert parse_answer(HANDLERS, "没有") == (True, 0)
     assert parse_answer(TAKEAWAY, "不做外卖") == (True, False)
     assert parse_answer(ENTITY_TYPE, "yes") == (False, None)
+    # A reply in another question's unit is not an answer to this one.
+    assert parse_answer(HANDLERS, "40平米") == (False, None)
+    assert parse_answer(AREA, "5个人") == (False, None)
+    assert parse_answer(HANDLERS, "5个人，店面60平") == (True, 5)
+    assert parse_answer(AREA, "60") == (True, 60)
 
 
 @pytest.mark.parametrize(
