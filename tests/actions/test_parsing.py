@@ -120,6 +120,7 @@ def test_choices_by_label_word_or_position(text, value):
         ("自有房产", "owned"),
         ("农村自建房，没有产权证", "no_title"),
         ("亲戚的房子", "free_use"),
+        ("自己家的房子", "owned"),
     ],
 )
 def test_choices_in_everyday_words(text, value):
