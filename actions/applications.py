@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -43,6 +44,9 @@ from actions.questionnaire import stored_answers
 log = logging.getLogger(__name__)
 
 EDITABLE = ("draft", "needs_correction")
+# Once accepted, only materials promised for later (容缺后补) are still taken, also after the licence is
+# issued; never after a refusal (the backend's DELIVERABLE).
+DELIVERABLE = ("accepted", "in_review", "completed")
 UNSATISFIED = ("missing", "needs_reupload")
 FORM = "application_form"
 APPLICANT_SLOTS = ("operator_name", "legal_representative", "address", "phone")
@@ -56,6 +60,18 @@ CHANGED_FIELD_LABELS = {"operator_name": "名称", "legal_representative": "法�
 async def find_application(tracker: Tracker, *, editable: bool) -> dict[str, Any] | None:
     """The application the applicant means: the code just said, else the remembered one, else the newest
     (editable, when `editable`)."""
+    return await _find(tracker, *((is_editable,) if editable else ()))
+
+
+async def find_receiving(tracker: Tracker) -> dict[str, Any] | None:
+    """Where materials go: the code said or remembered while it still takes some, else the newest editable
+    application, else the newest one that still owes materials promised for later (容缺后补)."""
+    return await _find(tracker, is_editable, owes)
+
+
+async def _find(tracker: Tracker, *wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    """The code just said or the remembered one if one of `wanted` accepts it (any, when none is given),
+    else the newest application the first of `wanted` accepts, then the second …"""
     api = backend()
     applicant = applicant_of(tracker)
     code = latest_entity(tracker, "application_code") or tracker.get_slot("application_code")
@@ -66,17 +82,50 @@ async def find_application(tracker: Tracker, *, editable: bool) -> dict[str, Any
             if refused.status != 404:
                 raise
         else:
-            if not editable or application["status"] in EDITABLE:
+            if not wanted or any(accepts(application) for accepts in wanted):
                 return application
-    candidates = [a for a in await api.applications(applicant) if not editable or a["status"] in EDITABLE]
-    candidates.sort(key=lambda a: a["created_at"], reverse=True)
-    return candidates[0] if candidates else None
+    listed = sorted(await api.applications(applicant), key=lambda a: a["created_at"], reverse=True)
+    if not wanted:
+        return listed[0] if listed else None
+    for accepts in wanted:
+        found = next((a for a in listed if accepts(a)), None)
+        if found is not None:
+            return found
+    return None
+
+
+def is_editable(application: dict[str, Any]) -> bool:
+    return application["status"] in EDITABLE
+
+
+def owes(application: dict[str, Any]) -> bool:
+    """Accepted, and something promised for later (容缺后补) has not arrived yet."""
+    return application["status"] in DELIVERABLE and bool(owed(application))
+
+
+def must_supply(material: dict[str, Any]) -> bool:
+    """Key materials, and whatever a department asked to have again, cannot be promised for later."""
+    return bool(material["key"]) or material["status"] == "needs_reupload"
 
 
 def unsatisfied(application: dict[str, Any]) -> list[dict[str, Any]]:
-    """Materials still to supply, key ones first (non-key ones may follow later: 容缺)."""
+    """Materials still to supply, those that cannot wait first (the others may follow later: 容缺)."""
     items = [m for m in application["materials"] if m["status"] in UNSATISFIED]
-    return sorted(items, key=lambda m: not m["key"])
+    return sorted(items, key=lambda m: not must_supply(m))
+
+
+def owed(application: dict[str, Any]) -> list[dict[str, Any]]:
+    """Materials promised for later (容缺后补) and not delivered yet, the soonest deadline first; nothing is
+    owed on a refused application."""
+    if application["status"] not in (*EDITABLE, *DELIVERABLE):
+        return []
+    items = [m for m in application["materials"] if m["status"] == "committed"]
+    return sorted(items, key=lambda m: m.get("commitment_deadline") or "9999")
+
+
+def owed_line(material: dict[str, Any]) -> str:
+    deadline = material.get("commitment_deadline")
+    return f"· {material['name']}：" + (f"{short_date(deadline)}前补交" if deadline else "待补交")
 
 
 def match_material(
@@ -103,7 +152,7 @@ def material_line(material: dict[str, Any]) -> str:
         status += f"，{short_date(material['commitment_deadline'])}前补交"
     if material["status"] == "needs_reupload" and material.get("problem"):
         status += f"：{material['problem']}"
-    later = "" if material["key"] else "（非关键，可容缺后补）"
+    later = "（非关键，可容缺后补）" if material["status"] == "missing" and not must_supply(material) else ""
     return f"· {material['name']}{later}：{status}"
 
 
@@ -285,7 +334,7 @@ async def guide_uploads(
             + "\n".join(material_line(m) for m in missing)
             + "\n\n"
             + upload_hint(missing[0])
-            + "\n上传前可以先说一声是哪份材料（如“这是租赁合同”），不说的话我按清单顺序登记。"
+            + f"\n上传前可以先说一声是哪份材料（如“这是{missing[-1]['name']}”），不说的话我按清单顺序登记。"
         )
     if application["operation"] == "open":
         checklist = await api.checklist(application["package_id"], application["answers"])
@@ -317,9 +366,11 @@ class ActionAttachMaterial(BackendAction):
         applicant = applicant_of(tracker)
         file_id = latest_entity(tracker, "file_id") or tracker.get_slot("file_id")
         hint = latest_entity(tracker, "material_hint") or tracker.get_slot("material_hint")
-        application = await find_application(tracker, editable=True)
+        application = await find_receiving(tracker)
         if application is None:
             return await self._no_application(dispatcher, tracker, file_id, hint)
+        if application["status"] in DELIVERABLE:
+            return await self._deliver(dispatcher, applicant, application, file_id, hint)
         code = application["code"]
         missing = unsatisfied(application)
         material, candidates = match_material(application["materials"], hint) if hint else (None, [])
@@ -360,16 +411,23 @@ class ActionAttachMaterial(BackendAction):
 
         updated = await self.backend.attach_material(applicant, code, material["material_id"], file_id)
         lines = [f"已收到，已作为【{material['name']}】登记到申请 {code}。"]
-        attached = next((m for m in updated["materials"] if m["material_id"] == material["material_id"]), {})
-        for stored in attached.get("files") or []:
-            if stored.get("file_id") == file_id:
-                lines += [f"提示：{w}" for w in stored.get("warnings") or []]
+        lines += file_warnings(updated, material["material_id"], file_id)
         remaining = unsatisfied(updated)
+        promised = owed(updated)
         buttons: Buttons = []
         if not remaining:
-            lines.append("材料已全部齐全！确认无误后就可以提交申请了。")
+            if updated["tasks"]:
+                lines.append("要求补正的材料都已重新提交，确认无误后就可以再次提交了。")
+            elif promised:
+                lines.append("现在需要的材料都已收到，确认无误后就可以提交申请了。")
+            else:
+                lines.append("材料已全部齐全！确认无误后就可以提交申请了。")
+            if promised:
+                # Not "everything is in": what was promised for later is still owed.
+                lines.append(f"另有 {len(promised)} 份容缺后补的材料，请在期限内补交：")
+                lines += [owed_line(m) for m in promised]
             buttons = [button("提交申请", "/submit_application")]
-        elif not any(m["key"] for m in remaining):
+        elif not any(must_supply(m) for m in remaining):
             names = "、".join(m["name"] for m in remaining)
             lines.append(f"关键材料已经齐全！剩下的 {names} 属于非关键材料，可以容缺后补，现在就能提交。")
             lines.append("也可以继续上传：" + upload_hint(remaining[0]))
@@ -378,6 +436,55 @@ class ActionAttachMaterial(BackendAction):
             lines.append(f"还差 {len(remaining)} 份。下一份" + upload_hint(remaining[0]))
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
         return [SlotSet("file_id", None), SlotSet("material_hint", None), SlotSet("application_code", code)]
+
+    async def _deliver(
+        self,
+        dispatcher: CollectingDispatcher,
+        applicant: str,
+        application: dict[str, Any],
+        file_id: str | None,
+        hint: str | None,
+    ) -> list[dict[str, Any]]:
+        """After acceptance a file keeps a promise (容缺后补): the one named, the only one owed, or the one
+        the applicant picks when several are owed and nothing said which."""
+        code = application["code"]
+        pending = owed(application)
+        material, candidates = match_material(pending, hint) if hint else (None, [])
+        events: list[dict[str, Any]] = [SlotSet("material_hint", None), SlotSet("application_code", code)]
+        if not file_id:
+            if material is not None:
+                dispatcher.utter_message(text="好的，" + upload_hint(material))
+                return [SlotSet("material_hint", material["material_id"]), SlotSet("application_code", code)]
+            unknown = f"“{hint}”不在需要补交的材料里。" if hint else ""
+            dispatcher.utter_message(
+                text=unknown
+                + f"申请 {code} 还需要补交这些容缺后补的材料：\n"
+                + "\n".join(owed_line(m) for m in pending)
+                + "\n\n"
+                + upload_hint(pending[0])
+            )
+            return events
+        if material is None and (hint or len(pending) > 1):
+            unknown = f"“{hint}”不在需要补交的材料里。" if hint else ""
+            choices = candidates or pending
+            dispatcher.utter_message(
+                text=f"收到文件了。{unknown}申请 {code} 还有 {len(pending)} 份容缺后补的材料待补交，"
+                "请问这是哪一份？点一下对应的名称：",
+                buttons=[button(m["name"], upload_payload(file_id, m["material_id"])) for m in choices[:8]],
+            )
+            return [SlotSet("file_id", None), *events]
+        material = material or pending[0]
+        updated = await self.backend.attach_material(applicant, code, material["material_id"], file_id)
+        lines = [f"已收到，【{material['name']}】已补交，登记到申请 {code}。"]
+        lines += file_warnings(updated, material["material_id"], file_id)
+        remaining = owed(updated)
+        if remaining:
+            lines.append(f"还有 {len(remaining)} 份容缺后补的材料需要在期限内补交：")
+            lines += [owed_line(m) for m in remaining]
+        else:
+            lines.append("容缺后补的材料已经全部补齐，感谢配合！")
+        dispatcher.utter_message(text="\n".join(lines), buttons=progress_buttons() if remaining else None)
+        return [SlotSet("file_id", None), *events]
 
     async def _no_application(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, file_id: str | None, hint: str | None
@@ -401,6 +508,17 @@ class ActionAttachMaterial(BackendAction):
         return [SlotSet("file_id", file_id), SlotSet("material_hint", hint)]
 
 
+def file_warnings(application: dict[str, Any], material_id: str, file_id: str) -> list[str]:
+    """The backend's quality notes (blurry, dark) on the file just attached."""
+    attached = next((m for m in application["materials"] if m["material_id"] == material_id), {})
+    return [
+        f"提示：{warning}"
+        for stored in attached.get("files") or []
+        if stored.get("file_id") == file_id
+        for warning in stored.get("warnings") or []
+    ]
+
+
 # --- what is missing ---------------------------------------------------------------------------------------
 
 
@@ -411,18 +529,14 @@ class ActionShowMissingMaterials(BackendAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        application = await find_application(tracker, editable=True) or await find_application(
-            tracker, editable=False
-        )
+        application = await find_receiving(tracker) or await find_application(tracker, editable=False)
         if application is None:
             return await self._before_applying(dispatcher, tracker)
         code = application["code"]
         events = [SlotSet("application_code", code)]
         if application["status"] not in EDITABLE:
             dispatcher.utter_message(
-                text=f"申请 {code} 当前为“{application['status_label']}”，材料已经交齐，暂时不需要补充。"
-                "如果部门要求补正，我会第一时间通知您。",
-                buttons=[button("办理进度", "/ask_progress")],
+                text=after_acceptance(application), buttons=[button("办理进度", "/ask_progress")]
             )
             return events
         lines = [f"申请 {code}（{application['package_name']}·{application['operation_label']}）的材料情况："]
@@ -433,9 +547,16 @@ class ActionShowMissingMaterials(BackendAction):
         missing = unsatisfied(application)
         buttons: Buttons = []
         if not missing:
-            lines.append("材料已经齐全，可以提交了。")
+            if application["tasks"]:
+                lines.append("要求补正的材料都已重新提交，可以再次提交了。")
+            elif owed(application):
+                lines.append("现在需要的材料都已收到，可以提交了。")
+            else:
+                lines.append("材料已经齐全，可以提交了。")
+            if owed(application):
+                lines.append("标为“容缺后补”的材料，请在上面写的期限内补交。")
             buttons = [button("提交申请", "/submit_application")]
-        elif not any(m["key"] for m in missing):
+        elif not any(must_supply(m) for m in missing):
             lines.append("剩下的都是非关键材料，可以容缺后补：提交时确认即可，受理后在规定期限内补交。")
             buttons = [button("提交申请", "/submit_application")]
         else:
@@ -465,6 +586,32 @@ class ActionShowMissingMaterials(BackendAction):
             buttons=[button("开始申请", "/start_application"), button("完整清单", "/start_checklist")],
         )
         return []
+
+
+def after_acceptance(application: dict[str, Any]) -> str:
+    """What a submitted application still needs from the applicant: only what was promised for later."""
+    code = application["code"]
+    status = f"申请 {code} 当前为“{application['status_label']}”"
+    if application["status"] not in DELIVERABLE:
+        return f"{status}，不需要再提交材料。对结果有疑问的话，可以回复“人工服务”咨询。"
+    pending = owed(application)
+    if not pending:
+        text = f"{status}，材料已经全部交齐，没有需要补交的容缺材料。"
+        if application["status"] != "completed":
+            text += "如果部门要求补正，我会第一时间通知您。"
+        return text
+    how = (
+        f"直接在对话框里发照片或扫描件即可，我会登记为【{pending[0]['name']}】。"
+        if len(pending) == 1
+        else f"直接在对话框里发照片或扫描件即可；发之前说一声是哪份材料（如“这是{pending[0]['name']}”），"
+        "不说的话我会问您。"
+    )
+    return (
+        f"{status}。以下 {len(pending)} 份容缺后补的材料还需要在期限内补交：\n"
+        + "\n".join(owed_line(m) for m in pending)
+        + "\n\n"
+        + how
+    )
 
 
 # --- submitting ------------------------------------------------------------------------------------------
@@ -505,10 +652,17 @@ class ActionSubmitApplication(BackendAction):
         code = application["code"]
         events: list[dict[str, Any]] = [SlotSet("application_code", code), SlotSet(CONFIRMING, None)]
         missing = unsatisfied(application)
-        key_missing = [m for m in missing if m["key"]]
+        key_missing = [m for m in missing if must_supply(m)]
         if key_missing:
+            asked = any(m["status"] == "needs_reupload" for m in key_missing)
             dispatcher.utter_message(
-                text=f"申请 {code} 还缺少关键材料，补齐后才能受理：\n"
+                text=f"申请 {code} "
+                + (
+                    "还有部门要求补正的材料，重新提交后才能继续审批"
+                    if asked
+                    else "还缺少关键材料，补齐后才能受理"
+                )
+                + "：\n"
                 + "\n".join(material_line(m) for m in key_missing)
                 + "\n\n"
                 + upload_hint(key_missing[0])
@@ -573,7 +727,7 @@ class ActionSubmitApplication(BackendAction):
                 "也可以随时回复“办理进度”查看。",
                 buttons=[button("办理进度", "/ask_progress")],
             )
-            if later:
+            if owed(result):
                 dispatcher.utter_message(
                     text="别忘了在期限内补交容缺的材料，回复“还缺什么材料”可以查看截止日期。"
                 )
@@ -678,6 +832,17 @@ class ActionShowProgress(BackendAction):
                 + (f"行业综合许可证编号 {number}，回复“亮证”即可查看证照和二维码。" if number else "")
             )
             buttons = [button("亮证", "/show_licence")]
+        if owes(application):
+            first = owed(application)[0]
+            due = (
+                f"，最早的{short_date(first['commitment_deadline'])}前到期"
+                if first.get("commitment_deadline")
+                else ""
+            )
+            lines.append(
+                f"另有 {len(owed(application))} 份容缺后补的材料待补交{due}，回复“还缺什么材料”可以查看。"
+            )
+            buttons = [*buttons, button("还缺什么材料", "/ask_missing_materials")]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
         if status == "completed" and tracker.get_slot("rating_application") != code:
             dispatcher.utter_message(response="utter_ask_rating")

@@ -1,6 +1,8 @@
 """Applications: the applicant data form, creating the draft, uploads, what is missing, submitting with
 confirmation, progress per department."""
 
+import re
+
 import pytest
 
 from actions.applications import (
@@ -71,6 +73,9 @@ async def test_the_draft_is_created_with_the_questionnaire_answers(api, applican
     code = ran.slots["application_code"]
     assert code.startswith("ZL-") and f"统一编码：{code}" in ran.texts[0]
     assert "请上传【证照联办综合申请表】" in ran.text
+    # The example names a material of this list (it once said 租赁合同 where none was asked for).
+    example = re.search(r"（如“这是(.+?)”）", ran.text)
+    assert example and f"· {example.group(1)}" in ran.text
     assert "还有 8 个情况没回答" in ran.text
     assert all(ran.slots[slot] is None for slot in INFO)
     created = api.call("GET", f"/applications/{code}", applicant=applicant)
