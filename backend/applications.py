@@ -269,6 +269,9 @@ def _validated_answers(domain: Domain, package_id: str, answers: dict[str, Any])
 
 
 EDITABLE = ("draft", "needs_correction")
+# Accepted on the promise of materials supplied later (容缺后补): those may arrive until the promise is kept,
+# also once the licence is issued (reminders go out then too), never after a refusal.
+DELIVERABLE = ("accepted", "in_review", "completed")
 
 
 async def _editable(session: AsyncSession, applicant_key: str, code: str, *, refusal: str) -> Application:
@@ -324,13 +327,17 @@ def _item(application: Application, material_id: str) -> ApplicationMaterial:
 async def attach_material(
     session: AsyncSession, *, domain: Domain, applicant_key: str, code: str, data: MaterialAttach
 ) -> Application:
-    application = await _editable(session, applicant_key, code, refusal="暂不需要提交材料")
-    _requirement(domain, application, data.material_id)
+    application = await get_for_applicant(session, applicant_key=applicant_key, code=code, for_update=True)
+    if application.status not in EDITABLE and application.status not in DELIVERABLE:
+        raise InvalidState(f"申请当前为“{STATUS_LABELS[application.status]}”，暂不需要提交材料")
+    requirement = _requirement(domain, application, data.material_id)
+    delivered = _keeps_promise(application, requirement, data)
     if data.file_id is not None:
         stored = await session.get(StoredFile, data.file_id)
         if stored is None or stored.owner != applicant_key:
             raise NotFound("未找到该文件，请重新上传", field="file_id")
     item = _item(application, data.material_id)
+    promised_by = item.commitment_deadline
     if data.file_id is not None and data.file_id not in item.file_ids:
         item.file_ids = [*item.file_ids, data.file_id]
     item.status = "provided"
@@ -339,16 +346,43 @@ async def attach_material(
     item.problem = None
     if data.note is not None:
         item.note = data.note
+    # A kept promise says which material and by when it was due, for whoever reads the delivery.
+    promise = (
+        {"material_name": requirement.name, "deadline": promised_by.isoformat() if promised_by else None}
+        if delivered
+        else {}
+    )
     events.record(
         session,
-        "material.attached",
+        "material.delivered" if delivered else "material.attached",
         applicant=applicant_key,
         application_code=application.code,
         material_id=data.material_id,
         file_id=data.file_id,
+        **promise,
     )
     await session.commit()
     return application
+
+
+def _keeps_promise(application: Application, requirement: Requirement, data: MaterialAttach) -> bool:
+    """Whether the material was promised for later (容缺后补) on an application accepted on that promise:
+    worth its own event, and taken only as a file the departments can see. Once accepted, nothing else
+    is taken."""
+    current = next((m for m in application.materials if m.material_id == requirement.material_id), None)
+    keeps = item_status(current) == "committed" and application.accepted_at is not None
+    if application.status in DELIVERABLE and not keeps:
+        raise InvalidState(
+            f"申请当前为“{STATUS_LABELS[application.status]}”，只需补交承诺容缺后补的材料，"
+            f"“{requirement.name}”无需再提交",
+            field="material_id",
+            code="material_not_committed",
+        )
+    if keeps and data.file_id is None:
+        raise InvalidInput(
+            f"补交“{requirement.name}”请上传照片或扫描件", field="file_id", code="file_required"
+        )
+    return keeps
 
 
 async def commit_material(
@@ -357,6 +391,13 @@ async def commit_material(
     application = await _editable(session, applicant_key, code, refusal="不能再选择容缺或承诺")
     requirement = _requirement(domain, application, data.material_id)
     item = _item(application, data.material_id)
+    if item.status == "needs_reupload":
+        # A department asked for exactly this material: a promise cannot stand in for it.
+        raise InvalidInput(
+            f"“{requirement.name}”是审批部门要求补正的材料，不能容缺后补或承诺，请重新提交",
+            field="material_id",
+            code="correction_requested",
+        )
     if data.kind == "later":
         if requirement.key:
             raise InvalidInput(

@@ -121,7 +121,7 @@ async def update_application(ctx: Ctx[ApplicationUpdate, None]) -> ApplicationOu
 @routes.route(
     "POST",
     "/applications/{code}/materials",
-    summary="为清单中的材料登记已提交的文件",
+    summary="为清单中的材料登记已提交的文件（受理后只收容缺后补的材料）",
     access=Access.APPLICANT,
     body=MaterialAttach,
     response=ApplicationOut,

@@ -1,0 +1,238 @@
+"""Materials after acceptance: what was promised for later (容缺后补) can still be delivered, as a file, until
+the promise is kept — also once the licence is issued — and nothing else can; a department's correction
+request cannot be answered with a promise."""
+
+from datetime import date
+from typing import Any
+
+from backend import commitments
+from backend.db import begin_write
+from backend.keys import DOMAIN, SESSIONMAKER
+from tests.backend.conftest import SERVICE_KEY, Api
+from tests.backend.materials import corpus
+from tests.backend.test_files_api import upload
+from tests.backend.test_lifecycle import APPLICANT, approve_all, draft, reviewer
+
+
+async def accepted_with_promises(api: Api, promised: int = 2) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A restaurant accepted with every key material in and `promised` non-key ones promised for later."""
+    created = await draft(api, APPLICANT)
+    code = created["code"]
+    later = [m for m in created["materials"] if not m["key"]][:promised]
+    assert len(later) == promised
+    for material in created["materials"]:
+        if material in later:
+            path, body = "commitments", {"material_id": material["material_id"], "kind": "later"}
+        else:
+            path, body = "materials", {"material_id": material["material_id"]}
+        await api.call("POST", f"/applications/{code}/{path}", applicant=APPLICANT, json=body)
+    accepted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
+    assert accepted["status"] == "accepted"
+    return accepted, later
+
+
+def material(application: dict[str, Any], material_id: str) -> dict[str, Any]:
+    return next(m for m in application["materials"] if m["material_id"] == material_id)
+
+
+async def photo(api: Api) -> str:
+    return str((await upload(api, corpus.phone_jpeg(), applicant=APPLICANT))["file_id"])
+
+
+async def events_of(api: Api, code: str, type_: str) -> list[dict[str, Any]]:
+    body = await api.call("GET", "/events?limit=1000", headers={"X-Service-Key": SERVICE_KEY})
+    return [e for e in body["events"] if e["application_code"] == code and e["type"] == type_]
+
+
+async def test_a_promised_material_is_delivered_after_acceptance(api: Api, client: Any) -> None:
+    accepted, (first, second) = await accepted_with_promises(api)
+    code = accepted["code"]
+    promised_by = material(accepted, first["material_id"])["commitment_deadline"]
+    assert promised_by
+
+    # Without a file nothing is delivered: the departments need to see it.
+    refused = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": first["material_id"]},
+        expect=422,
+    )
+    assert refused["error"]["code"] == "file_required" and first["name"] in refused["error"]["message"]
+
+    file_id = await photo(api)
+    delivered = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": first["material_id"], "file_id": file_id},
+    )
+    assert delivered["status"] == "accepted"
+    item = material(delivered, first["material_id"])
+    assert item["status"] == "provided" and item["status_label"] == "已提交"
+    assert item["commitment"] is None and item["commitment_deadline"] is None
+    assert item["file_ids"] == [file_id] and item["files"][0]["url"]
+    still = material(delivered, second["material_id"])
+    assert still["status"] == "committed" and still["commitment_deadline"]
+    [event] = await events_of(api, code, "material.delivered")
+    assert event["applicant"] == APPLICANT
+    assert event["payload"] == {
+        "material_id": first["material_id"],
+        "material_name": first["name"],
+        "file_id": file_id,
+        "deadline": promised_by,
+    }
+
+    # The department's reviewer sees the delivered file with the application.
+    task = next(t for t in delivered["tasks"] if t["status"] == "pending")
+    tokens: dict[str, str] = {}
+    token = await reviewer(api, tokens, task["department_id"])
+    seen = await api.call("GET", f"/tasks/{task['id']}/application", token=token)
+    seen_item = material(seen, first["material_id"])
+    assert seen_item["status"] == "provided" and seen_item["files"][0]["file_id"] == file_id
+
+    # Reminders ask only for what is still owed (both promises were due the same day).
+    domain = client.app[DOMAIN]
+    async with client.app[SESSIONMAKER]() as session:
+        await begin_write(session)
+        day = date.fromisoformat(still["commitment_deadline"])
+        assert await commitments.send_due_reminders(session, domain=domain, today=day) == 1
+    [reminder] = await events_of(api, code, "commitment.due_soon")
+    assert reminder["payload"]["material_id"] == second["material_id"]
+
+    # Once the licence is issued the promise still stands, so the last one can still be delivered.
+    await approve_all(api, tokens, code)
+    done = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": second["material_id"], "file_id": await photo(api)},
+    )
+    assert done["status"] == "completed"
+    assert {m["status"] for m in done["materials"]} == {"provided"}
+    assert len(await events_of(api, code, "material.delivered")) == 2
+
+
+async def test_only_promised_materials_are_taken_after_acceptance(api: Api) -> None:
+    accepted, (later,) = await accepted_with_promises(api, promised=1)
+    code = accepted["code"]
+    provided = next(m for m in accepted["materials"] if m["status"] == "provided")
+    file_id = await photo(api)
+    refused = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": provided["material_id"], "file_id": file_id},
+        expect=409,
+    )
+    assert refused["error"]["code"] == "material_not_committed"
+    assert refused["error"]["message"] == (
+        f"申请当前为“已受理”，只需补交承诺容缺后补的材料，“{provided['name']}”无需再提交"
+    )
+    # Delivered once, it is no longer owed.
+    await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": later["material_id"], "file_id": file_id},
+    )
+    again = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": later["material_id"], "file_id": await photo(api)},
+        expect=409,
+    )
+    assert again["error"]["code"] == "material_not_committed"
+    unknown = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": "no_such_material", "file_id": file_id},
+        expect=422,
+    )
+    assert unknown["error"]["code"] == "unknown_material"
+    # Nor can a new promise be made once accepted.
+    await api.call(
+        "POST",
+        f"/applications/{code}/commitments",
+        applicant=APPLICANT,
+        json={"material_id": provided["material_id"], "kind": "later"},
+        expect=409,
+    )
+    assert len(await events_of(api, code, "material.delivered")) == 1
+
+
+async def test_nothing_is_taken_after_a_refusal(api: Api) -> None:
+    accepted, (later,) = await accepted_with_promises(api, promised=1)
+    code = accepted["code"]
+    task = next(t for t in accepted["tasks"] if t["status"] == "pending")
+    token = await reviewer(api, {}, task["department_id"])
+    await api.call(
+        "POST",
+        f"/tasks/{task['id']}/decisions",
+        token=token,
+        json={"decision": "reject", "reason": "经营场所不符合要求"},
+    )
+    refused = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": later["material_id"], "file_id": await photo(api)},
+        expect=409,
+    )
+    assert refused["error"]["code"] == "invalid_state"
+    assert refused["error"]["message"] == "申请当前为“不予许可”，暂不需要提交材料"
+    current = await api.call("GET", f"/applications/{code}", applicant=APPLICANT)
+    assert material(current, later["material_id"])["status"] == "committed"
+    assert await events_of(api, code, "material.delivered") == []
+
+
+async def test_a_correction_request_is_answered_with_the_material_not_a_promise(api: Api) -> None:
+    accepted, (later,) = await accepted_with_promises(api, promised=1)
+    code = accepted["code"]
+    task = next(t for t in accepted["tasks"] if t["status"] == "pending")
+    asked = next(m for m in accepted["materials"] if m["status"] == "provided" and not m["key"])
+    token = await reviewer(api, {}, task["department_id"])
+    await api.call(
+        "POST",
+        f"/tasks/{task['id']}/decisions",
+        token=token,
+        json={
+            "decision": "request_correction",
+            "problems": [{"material_id": asked["material_id"], "problem": "照片模糊，请重新拍摄"}],
+        },
+    )
+    refused = await api.call(
+        "POST",
+        f"/applications/{code}/commitments",
+        applicant=APPLICANT,
+        json={"material_id": asked["material_id"], "kind": "later"},
+        expect=422,
+    )
+    assert refused["error"]["code"] == "correction_requested"
+    assert asked["name"] in refused["error"]["message"]
+    await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT, expect=409)
+
+    # While the correction is open, the promised material can be delivered too (as a file), and counts as
+    # delivered.
+    bare = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": later["material_id"]},
+        expect=422,
+    )
+    assert bare["error"]["code"] == "file_required"
+    for material_id in (asked["material_id"], later["material_id"]):
+        await api.call(
+            "POST",
+            f"/applications/{code}/materials",
+            applicant=APPLICANT,
+            json={"material_id": material_id, "file_id": await photo(api)},
+        )
+    [event] = await events_of(api, code, "material.delivered")
+    assert event["payload"]["material_id"] == later["material_id"]
+    resubmitted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
+    assert resubmitted["status"] == "in_review"
+    assert {m["status"] for m in resubmitted["materials"]} == {"provided"}
