@@ -14,7 +14,7 @@ of this package and registers each concrete ``Action`` subclass it finds.
 - ``licences``: ``action_show_licence`` (亮证), ``validate_change_form``, ``action_start_change``,
   ``action_start_cancel``;
 - ``handoff``: ``action_handoff``, ``action_fallback`` (rephrase once, then a person);
-- ``ratings``: ``validate_rating_form``, ``action_rate`` (好差评).
+- ``ratings``: ``validate_rating_form``, ``action_ask_score``, ``action_rate`` (好差评).
 
 Shared pieces: ``backend`` (the HTTP client: short timeouts, cached catalog), ``dialogue`` (the applicant
 id, graceful failure, buttons), ``parsing`` (numbers, yes/no, choices, scores in everyday Chinese),

@@ -4,7 +4,8 @@ with confirmation, and progress per department.
 The application code (统一编码) is remembered in the ``application_code`` slot, but the backend decides
 everything else: which materials a package needs, whether an application is complete, and each
 department's status. When the applicant has several applications and did not say which one, uploads go
-to the one being edited and progress asks.
+to the one being edited, else to an accepted one still owing materials promised for later (容缺后补: after
+acceptance nothing else is taken), and progress asks.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from actions.dialogue import (
 )
 from actions.parsing import application_code, bare_value, best_match, phone_number
 from actions.questionnaire import stored_answers
+from actions.ratings import ask_for_score
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +399,7 @@ class ActionAttachMaterial(BackendAction):
 
         if material is None and (hint or not missing):
             # Named but not recognisable, or nothing is missing (a replacement?): ask, never guess.
-            choices = candidates or missing or application["materials"]
+            choices = candidates or missing or owed(application) or application["materials"]
             dispatcher.utter_message(
                 text="收到文件了。请问这是哪一份材料？点一下对应的名称：",
                 buttons=[button(m["name"], upload_payload(file_id, m["material_id"])) for m in choices[:8]],
@@ -451,11 +453,13 @@ class ActionAttachMaterial(BackendAction):
         pending = owed(application)
         material, candidates = match_material(pending, hint) if hint else (None, [])
         events: list[dict[str, Any]] = [SlotSet("material_hint", None), SlotSet("application_code", code)]
+        # A hint may be a material id from an earlier button: name it as the applicant knows it.
+        said = next((m["name"] for m in application["materials"] if m["material_id"] == hint), hint)
+        unknown = f"“{said}”不在需要补交的材料里。" if hint and material is None else ""
         if not file_id:
             if material is not None:
                 dispatcher.utter_message(text="好的，" + upload_hint(material))
                 return [SlotSet("material_hint", material["material_id"]), SlotSet("application_code", code)]
-            unknown = f"“{hint}”不在需要补交的材料里。" if hint else ""
             dispatcher.utter_message(
                 text=unknown
                 + f"申请 {code} 还需要补交这些容缺后补的材料：\n"
@@ -465,7 +469,6 @@ class ActionAttachMaterial(BackendAction):
             )
             return events
         if material is None and (hint or len(pending) > 1):
-            unknown = f"“{hint}”不在需要补交的材料里。" if hint else ""
             choices = candidates or pending
             dispatcher.utter_message(
                 text=f"收到文件了。{unknown}申请 {code} 还有 {len(pending)} 份容缺后补的材料待补交，"
@@ -483,7 +486,8 @@ class ActionAttachMaterial(BackendAction):
             lines += [owed_line(m) for m in remaining]
         else:
             lines.append("容缺后补的材料已经全部补齐，感谢配合！")
-        dispatcher.utter_message(text="\n".join(lines), buttons=progress_buttons() if remaining else None)
+        buttons = progress_buttons() if remaining else [button("办理进度", "/ask_progress")]
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         return [SlotSet("file_id", None), *events]
 
     async def _no_application(
@@ -835,7 +839,7 @@ class ActionShowProgress(BackendAction):
         if owes(application):
             first = owed(application)[0]
             due = (
-                f"，最早的{short_date(first['commitment_deadline'])}前到期"
+                f"，最早一份{short_date(first['commitment_deadline'])}到期"
                 if first.get("commitment_deadline")
                 else ""
             )
@@ -845,6 +849,6 @@ class ActionShowProgress(BackendAction):
             buttons = [*buttons, button("还缺什么材料", "/ask_missing_materials")]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
         if status == "completed" and tracker.get_slot("rating_application") != code:
-            dispatcher.utter_message(response="utter_ask_rating")
+            ask_for_score(dispatcher)
             events.append(SlotSet("rating_application", code))
         return events

@@ -26,6 +26,7 @@ from actions.dialogue import (
     BUSY,
     BackendAction,
     button,
+    how_to_choose,
     interrupts,
     last_bot_text,
     latest_entity,
@@ -114,7 +115,9 @@ class ValidateChecklistForm(FormValidationAction):
         if not ok:
             text = latest_text(tracker) or reply
             again = last_bot_text(tracker).startswith("抱歉，我没看懂")
-            dispatcher.utter_message(text=reprompt(question, text, again=again))
+            dispatcher.utter_message(
+                text=reprompt(question, text, again=again, choose=how_to_choose(tracker))
+            )
             return {ANSWER: None}
         answers[question["id"]] = parsed
         remaining = (await backend().checklist(package_id, answers))["unanswered"]
@@ -160,6 +163,16 @@ async def validate_industry(
 ) -> dict[str, Any]:
     """Shared by the questionnaire and the application form: the reply → a catalog package id."""
     package = await resolve_package(backend(), str(value) if value else None)
+    before = slot_before_user_spoke(tracker, "industry")
+    if (
+        package is None
+        and before
+        and tracker.get_slot("requested_slot") not in (None, "industry")
+        and await resolve_package(backend(), str(before)) is not None
+    ):
+        # NLU found an industry word inside another answer (书香 in the shop name 书香小屋) that the catalog
+        # does not know: the industry chosen before stands, and the form goes on with its question.
+        return {"industry": before}
     if package is None:
         shown = str(value)[:20]
         dispatcher.utter_message(

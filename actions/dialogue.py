@@ -36,6 +36,17 @@ def applicant_of(tracker: Tracker) -> str:
     return str(tracker.sender_id)
 
 
+def numbered_menus(tracker: Tracker) -> bool:
+    """WeChat has no buttons: the gateway shows them as a numbered text menu ("回复 1 …") and maps the
+    number back (bot/wechat/rendering.py). The sender id names the channel."""
+    return applicant_of(tracker).startswith("wechat:")
+
+
+def how_to_choose(tracker: Tracker) -> str:
+    """How to pick one of the options just shown, in the terms of the person's channel."""
+    return "回复编号或对应的文字" if numbered_menus(tracker) else "点按钮或回复对应的文字"
+
+
 def latest_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "").strip()
 

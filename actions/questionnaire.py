@@ -53,14 +53,17 @@ def prompt(question: dict[str, Any], *, number: int, total: int) -> tuple[str, B
     return "\n".join(lines), buttons
 
 
-def reprompt(question: dict[str, Any], reply: str, *, again: bool) -> str:
-    """Said when a reply does not answer the question; the question itself is asked again right after."""
+def reprompt(
+    question: dict[str, Any], reply: str, *, again: bool, choose: str = "点按钮或回复对应的文字"
+) -> str:
+    """Said when a reply does not answer the question; the question itself is asked again right after.
+    `choose`: how options are picked on the person's channel (``dialogue.how_to_choose``)."""
     kind = question["type"]
     if kind == "bool":
         hint = "请回复“是”或“否”。"
     elif kind == "choice":
         labels = "、".join(f"“{o['label']}”" for o in question.get("options", []))
-        hint = f"请从 {labels} 中选一个，点按钮或回复对应的文字都可以。"
+        hint = f"请从 {labels} 中选一个，{choose}都可以。"
     else:
         low, high, unit = question.get("min"), question.get("max"), question.get("unit") or ""
         bounds = f"（{low}～{high}{unit}）" if low is not None and high is not None else ""

@@ -9,13 +9,21 @@ conversation with staff ended, ``/rate{"score": "5", "application_code": "ZL-…
 issued), and then exactly that is rated. Such a button arrives out of the blue, whatever the assistant
 last said. Without one, the handoff or application the conversation last offered a rating for is a guess,
 and a general rating the fallback.
+
+The score buttons are built here, not as domain responses: their names come from config/ratings.yaml,
+which the gateway's notices and the staff console read too, and Rasa would try to fill the JSON of each
+payload (``{"score": "5"}``) as a slot template, logging an error for every button.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Any
 
-from rasa_sdk import Tracker
+import yaml
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
@@ -25,10 +33,12 @@ from actions.backend import BackendRefused
 from actions.dialogue import (
     BackendAction,
     applicant_of,
+    button,
     is_command,
     latest_entity,
     latest_intent,
     latest_text,
+    numbered_menus,
 )
 from actions.parsing import application_code, parse_score
 
@@ -41,6 +51,40 @@ NOT_FOUND = (
     "抱歉，没有找到您要评价的这次服务记录，评价没有提交。"
     "如有意见，可以回复“转人工”或拨打 12345 政务服务便民热线。"
 )
+ASK_SCORE = "请为本次服务打个分吧（1-5分，5分最满意）："
+RATINGS_FILE = Path(__file__).resolve().parent.parent / "config" / "ratings.yaml"
+
+
+@functools.cache
+def score_names() -> tuple[tuple[int, str], ...]:
+    """(1, "非常不满意") … (5, "非常满意"): the names everyone shows (config/ratings.yaml)."""
+    scores = yaml.safe_load(RATINGS_FILE.read_text(encoding="utf-8"))["scores"]
+    return tuple((score, str(scores[score])) for score in range(1, 6))
+
+
+def score_buttons() -> list[dict[str, str]]:
+    """Ascending like the notices' buttons; on WeChat each is numbered by its score (bot/wechat)."""
+    return [
+        button(f"{score}分 {name}", "/rate" + json.dumps({"score": str(score)}, ensure_ascii=False))
+        for score, name in score_names()
+    ]
+
+
+def ask_for_score(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(text=ASK_SCORE, buttons=score_buttons())
+
+
+class ActionAskScore(Action):
+    """rating_form's question for the score (Rasa prefers ``action_ask_<slot>`` to ``utter_ask_<slot>``)."""
+
+    def name(self) -> str:
+        return "action_ask_score"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        ask_for_score(dispatcher)
+        return []
 
 
 def named_target(tracker: Tracker) -> dict[str, Any] | None:
@@ -94,7 +138,9 @@ class ValidateRatingForm(FormValidationAction):
         if score is None:
             score = parse_score(latest_text(tracker))
         if score is None:
-            dispatcher.utter_message(text="请回复 1～5 的分数（5 分最满意），或点下面的按钮。")
+            # On WeChat the score buttons are numbered by their score: typing the score is choosing it.
+            tap = "" if numbered_menus(tracker) else "，或点下面的按钮"
+            dispatcher.utter_message(text=f"请回复 1～5 的分数（5 分最满意）{tap}。")
             return {"score": None}
         result: dict[str, Any] = {"score": str(score)}
         # The message that starts the rating (or answers "打几分") decides what is rated, so a typed score
@@ -131,7 +177,7 @@ class ActionRate(BackendAction):
         reset = [SlotSet(name, None) for name in RATING_SLOTS]
         score = parse_score(tracker.get_slot("score"))
         if score is None:
-            dispatcher.utter_message(response="utter_ask_rating")
+            ask_for_score(dispatcher)
             return reset
         comment = tracker.get_slot("rating_comment")
         body: dict[str, Any] = {"score": score}

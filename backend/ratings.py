@@ -1,5 +1,6 @@
 """Satisfaction ratings (好差评): an applicant scores the service, an application or a human conversation."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -9,12 +10,14 @@ from backend import applications, events, handoffs
 from backend.applications import applicant_for
 from backend.errors import Conflict
 from backend.models import Rating
+from backend.rating_scale import SCORES
 from backend.schemas import RatingCreate
 
-SCORE_LABELS = {1: "非常不满意", 2: "不满意", 3: "基本满意", 4: "满意", 5: "非常满意"}
 
-
-async def create(session: AsyncSession, *, applicant_key: str, data: RatingCreate) -> Rating:
+async def create(
+    session: AsyncSession, *, applicant_key: str, data: RatingCreate, scale: Mapping[int, str]
+) -> Rating:
+    """`scale`: the names of the scores (Domain.rating_scale)."""
     applicant = await applicant_for(session, applicant_key)
     code = None
     if data.application_code is not None:
@@ -47,7 +50,7 @@ async def create(session: AsyncSession, *, applicant_key: str, data: RatingCreat
         application_code=code,
         rating_id=rating.id,
         score=data.score,
-        score_label=SCORE_LABELS[data.score],
+        score_label=scale[data.score],
         comment=rating.comment,
         handoff_id=data.handoff_id,
     )
@@ -65,7 +68,7 @@ class RatingSummary:
 
 async def summary(session: AsyncSession, *, recent: int = 10) -> RatingSummary:
     rows = (await session.execute(select(Rating.score, func.count()).group_by(Rating.score))).all()
-    by_score = {score: 0 for score in SCORE_LABELS}
+    by_score = dict.fromkeys(SCORES, 0)
     for score, count in rows:
         by_score[int(score)] = int(count)
     total = sum(by_score.values())

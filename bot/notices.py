@@ -7,18 +7,24 @@ Payload keys follow docs/backend-api.md; missing keys degrade to shorter wording
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bot.backend_client import Event
 from bot.messages import Button, Buttons, Image, Message, Text
 
 TEMPLATE_VALUE_MAX = 20
-# Ascending, so that on WeChat the number a person replies with ("回复 5 …") is the score itself.
-SCORES = ((1, "很不满意"), (2, "不满意"), (3, "基本满意"), (4, "满意"), (5, "非常满意"))
+# The names of the scores, read by the assistant and the backend's console too, so all say the same words.
+RATINGS_FILE = Path(__file__).resolve().parent.parent / "config" / "ratings.yaml"
+RATE_COMMAND = "/rate"
+WEEKDAYS = "一二三四五六日"
 RATE_HANDOFF = "请您为本次人工服务打个分（1–5 分，5 分为非常满意）："
 RATE_LICENCE = "请您为这次办证服务打个分（1–5 分，5 分为非常满意）："
 
@@ -59,18 +65,38 @@ def _notice(event: Event, title: str, text: str, *extra: Message, **fields: str)
     return Notice(title, [Text(text), *extra], {k: clip(v) for k, v in summary.items() if v})
 
 
+@functools.cache
+def score_names() -> tuple[tuple[int, str], ...]:
+    """(1, "非常不满意") … (5, "非常满意"), from config/ratings.yaml."""
+    scores = yaml.safe_load(RATINGS_FILE.read_text(encoding="utf-8"))["scores"]
+    return tuple((score, str(scores[score])) for score in range(1, 6))
+
+
 def rating_prompt(text: str, **subject: str) -> Buttons:
-    """Score buttons whose payloads the assistant's rating action reads: `/rate{"score": "5", <subject>}`."""
+    """Score buttons whose payloads the assistant's rating action reads: `/rate{"score": "5", <subject>}`.
+    Ascending, as on WeChat each is numbered by its score (`score_of`) and the menu reads 1 to 5."""
     return Buttons(
         text,
         tuple(
             Button(
-                f"{score}分 {label}",
-                "/rate" + json.dumps({"score": str(score), **subject}, ensure_ascii=False),
+                f"{score}分 {name}",
+                RATE_COMMAND + json.dumps({"score": str(score), **subject}, ensure_ascii=False),
             )
-            for score, label in SCORES
+            for score, name in score_names()
         ),
     )
+
+
+def score_of(payload: str) -> int | None:
+    """The score a rating button gives, ours or the assistant's (`/rate{"score": "5", …}` → 5); else None."""
+    if not payload.startswith(RATE_COMMAND + "{"):
+        return None
+    try:
+        entities = json.loads(payload.removeprefix(RATE_COMMAND))
+        score = int(entities["score"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    return score if 1 <= score <= 5 else None
 
 
 def _accepted(event: Event) -> Notice:
@@ -118,21 +144,35 @@ def _correction(event: Event) -> Notice:
     )
 
 
+def day_with_weekday(value: str) -> str:
+    """2026-12-05 → 12月5日（周六）; anything else unchanged."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+
+
 def _decided(event: Event) -> Notice:
     p = event.payload
     department = str(p.get("department_name") or "审批部门")
+    # Several departments decide in parallel, one of them possibly on two matters: each notice names its own.
+    licence = str(p.get("licence_name") or "")
     label = str(p.get("status_label") or p.get("decision") or "已处理")
-    text = f"【{department}】{label}"
+    lines = [f"【{department}】{licence}：{label}" if licence else f"【{department}】{label}"]
+    inspection = str(p.get("inspection_date") or "") if p.get("status") == "inspection_scheduled" else ""
+    if inspection:
+        lines.append(f"现场核查安排在 {day_with_weekday(inspection)}，届时请在经营场所配合核查。")
     if p.get("reason"):
-        text += f"\n说明：{p['reason']}"
-    text += f"\n统一编码：{_code(event)}"
+        lines.append(f"说明：{p['reason']}")
+    lines.append(f"统一编码：{_code(event)}")
     return _notice(
         event,
-        f"{department}{label}",
-        text,
+        f"{licence}{label}" if licence else f"{department}{label}",
+        "\n".join(lines),
         status=label,
         department=department,
-        detail=str(p.get("reason") or label),
+        detail=f"{day_with_weekday(inspection)}现场核查" if inspection else str(p.get("reason") or label),
     )
 
 

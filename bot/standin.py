@@ -323,6 +323,12 @@ def _rasa_answer(message: str, state: RasaStandinState, base: str) -> list[dict[
         return [{"text": "请问您想了解哪方面的政策？例如：容缺受理、告知承诺、办理时限。"}]
     if message == "/check_progress":
         return [{"text": "您还没有提交过申请。"}]
+    if message == "办完了吗":  # what the assistant says about a completed application
+        scores = [{"title": f"{n}分", "payload": f'/rate{{"score": "{n}"}}'} for n in range(1, 6)]
+        return [
+            {"text": "已全部办结！", "buttons": [{"title": "亮证", "payload": "/show_licence"}]},
+            {"text": "请为本次服务打个分吧（1-5分，5分最满意）：", "buttons": scores},
+        ]
     return [{"text": f"（演示助手）收到：{message}"}]
 
 

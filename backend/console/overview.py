@@ -135,7 +135,7 @@ async def build(session: AsyncSession, domain: Domain, now: datetime | None = No
         rating_bars=bars(
             [
                 (
-                    f"{score} 分 {ratings.SCORE_LABELS[score]}",
+                    f"{score} 分 {domain.rating_scale[score]}",
                     count,
                     str(count),
                     "good" if score >= 4 else "bad" if score <= 2 else "",

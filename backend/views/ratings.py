@@ -2,6 +2,7 @@
 
 from backend import ratings
 from backend.api import Access, Ctx, RouteTable
+from backend.keys import DOMAIN
 from backend.schemas import RatingCreate, RatingOut
 
 routes = RouteTable(tag="ratings")
@@ -18,5 +19,10 @@ routes = RouteTable(tag="ratings")
     idempotent=True,
 )
 async def create_rating(ctx: Ctx[RatingCreate, None]) -> RatingOut:
-    rating = await ratings.create(ctx.session, applicant_key=ctx.applicant, data=ctx.body)
+    rating = await ratings.create(
+        ctx.session,
+        applicant_key=ctx.applicant,
+        data=ctx.body,
+        scale=ctx.request.app[DOMAIN].rating_scale,
+    )
     return RatingOut.model_validate(rating, from_attributes=True)

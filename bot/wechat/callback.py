@@ -206,7 +206,7 @@ class CallbackService:
                 return Reply((Buttons(WELCOME_BACK, menu_buttons()),))
             case "unsubscribe":
                 await self._contacts.set_following(user, False)
-                await self._options.remember(user, [])
+                await self._options.remember(user, {})
                 await self._modes.end(user)
                 return None
             case "click":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Mapping
 
 from redis.asyncio import Redis
 
@@ -24,9 +25,12 @@ class OptionMenus:
     def _key(self, user: UserRef) -> str:
         return f"{self._prefix}menu:{user.applicant}"
 
-    async def remember(self, user: UserRef, payloads: list[str]) -> None:
-        if payloads:
-            await self._redis.set(self._key(user), json.dumps(payloads, ensure_ascii=False), ex=MENU_TTL)
+    async def remember(self, user: UserRef, menu: Mapping[int, str]) -> None:
+        """`menu`: the payload of each number shown (numbers need not be 1…n: score options carry their
+        score, bot.wechat.rendering)."""
+        if menu:
+            stored = {str(number): payload for number, payload in menu.items()}
+            await self._redis.set(self._key(user), json.dumps(stored, ensure_ascii=False), ex=MENU_TTL)
         else:
             await self._redis.delete(self._key(user))
 
@@ -39,6 +43,7 @@ class OptionMenus:
         raw = await self._redis.get(self._key(user))
         if raw is None:
             return text
-        payloads: list[str] = json.loads(raw)
-        index = int(number)
-        return payloads[index - 1] if 1 <= index <= len(payloads) else text
+        stored = json.loads(raw)
+        if isinstance(stored, list):  # written before menus had their own numbers: 1…n
+            stored = {str(index): payload for index, payload in enumerate(stored, 1)}
+        return str(stored.get(str(int(number)), text))

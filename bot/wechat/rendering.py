@@ -1,7 +1,9 @@
 """Channel-neutral messages → what WeChat can carry: plain texts ≤ 2048 bytes and images.
 
 WeChat has no buttons in chat, so `Buttons` become a numbered menu ("回复 1 …"); the payloads are
-remembered per user (`bot.wechat.options`) so that a numeric answer maps back to the payload. Consecutive
+remembered per user (`bot.wechat.options`) so that a numeric answer maps back to the payload. A score
+button (好差评) is numbered by its score, so the "5" a person types to give 5 points does give 5 points
+whatever else the reply offers; the other options of such a reply are numbered from 6. Consecutive
 texts are merged, because the customer-service API allows only a few messages per user message (5 per
 48 h), and then split at 2048 UTF-8 bytes — the limit everyone uses, as the official docs give none —
 preferably after a sentence.
@@ -9,10 +11,12 @@ preferably after a sentence.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 from bot.messages import Buttons, Image, Message, Text
+from bot.notices import score_of
 
 MAX_TEXT_BYTES = 2048
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
@@ -34,16 +38,28 @@ Part = TextPart | ImagePart
 @dataclass(frozen=True, slots=True)
 class Rendered:
     parts: list[Part]
-    menu: list[str]  # payloads in the order of their numbers; empty when the reply had no buttons
+    menu: dict[int, str]  # the payload of each number; empty when the reply had no buttons
 
 
 def option_line(number: int, title: str) -> str:
     return f"回复 {number} {title}"
 
 
+def option_numbers(payloads: list[str]) -> list[int]:
+    """The number of each option: a score button its score, the others 1, 2, … — or 6, 7, … when scores
+    are on offer, because a bare 1–5 then means a score."""
+    scores: list[int | None] = []
+    for payload in payloads:
+        score = score_of(payload)
+        scores.append(score if score not in scores else None)  # a repeated score is just another option
+    others = itertools.count(6 if any(score is not None for score in scores) else 1)
+    return [score if score is not None else next(others) for score in scores]
+
+
 def render_messages(messages: tuple[Message, ...] | list[Message]) -> Rendered:
     parts: list[Part] = []
-    menu: list[str] = []
+    numbers = iter(option_numbers([b.payload for m in messages if isinstance(m, Buttons) for b in m.buttons]))
+    menu: dict[int, str] = {}
     block: list[str] = []
 
     def flush() -> None:
@@ -59,8 +75,9 @@ def render_messages(messages: tuple[Message, ...] | list[Message]) -> Rendered:
             case Buttons(text, buttons):
                 lines = [text.strip()] if text.strip() else []
                 for button in buttons:
-                    menu.append(button.payload)
-                    lines.append(option_line(len(menu), button.title))
+                    number = next(numbers)
+                    menu[number] = button.payload
+                    lines.append(option_line(number, button.title))
                 block.append("\n".join(lines))
             case Image(url):
                 flush()

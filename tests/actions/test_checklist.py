@@ -158,6 +158,21 @@ async def test_a_reply_that_does_not_fit_is_re_prompted_politely(api, applicant,
     assert "转人工" in ran.text
 
 
+async def test_a_choice_re_prompt_says_how_to_choose_on_the_persons_channel(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_answers": answers("restaurant"),
+        "checklist_question": "entity_type",
+    }
+    said = {"requested": "checklist_answer", "candidates": {"checklist_answer": "不知道"}, "slots": slots}
+    web = await validate(domain, applicant, "不知道", **said)
+    assert "点按钮或回复对应的文字都可以" in web.text
+    # WeChat shows no buttons, only "回复 1 …" lines (the gateway's numbered menu)
+    wechat = await validate(domain, "wechat:" + applicant.removeprefix("web:"), "不知道", **said)
+    assert "请从 “公司（企业）”、“个体工商户” 中选一个，回复编号或对应的文字都可以。" in wechat.text
+    assert "按钮" not in wechat.text
+
+
 async def test_nlu_area_entity_helps_read_the_number(api, applicant, domain):
     slots = {
         "industry": "restaurant",

@@ -1,10 +1,13 @@
 """好差评: the score, a reason for low scores, linked to the handoff or application it is about."""
 
+import json
+
+import yaml
 from rasa_sdk import Tracker
 
 from actions.dialogue import interrupts
-from actions.ratings import ActionRate, ValidateRatingForm
-from tests.actions.conftest import form_state, run_action, tracker_state
+from actions.ratings import ActionAskScore, ActionRate, ValidateRatingForm
+from tests.actions.conftest import ROOT, form_state, run_action, tracker_state
 
 FORM = "rating_form"
 
@@ -40,6 +43,44 @@ async def test_a_typed_score_is_read(api, applicant, domain):
     )
     ran = await run_action(ValidateRatingForm(), state, domain)
     assert ran.slots["score"] is None and "1～5" in ran.text
+
+
+async def test_on_wechat_the_retry_hint_speaks_of_numbers_not_buttons(api, applicant, domain):
+    sender = "wechat:" + applicant.removeprefix("web:")
+    state = form_state(sender, "随便", "inform", form=FORM, requested="score", candidates={"score": "随便"})
+    ran = await run_action(ValidateRatingForm(), state, domain)
+    assert ran.text == "请回复 1～5 的分数（5 分最满意）。"
+
+
+async def test_the_score_question_names_the_scores_as_everyone_does(applicant, domain):
+    names = yaml.safe_load((ROOT / "config" / "ratings.yaml").read_text(encoding="utf-8"))["scores"]
+    ran = await run_action(ActionAskScore(), tracker_state(applicant), domain)
+    assert "打个分" in ran.text
+    # ascending, 1 = 非常不满意 as in the notices and the console; JSON payloads Rasa does not interpolate
+    assert ran.buttons == [
+        {"title": f"{n}分 {names[n]}", "payload": "/rate" + json.dumps({"score": str(n)})}
+        for n in range(1, 6)
+    ]
+    assert ran.buttons[0]["title"] == "1分 非常不满意"
+    assert "action_ask_score" in domain["actions"]
+    assert not {"utter_ask_score", "utter_ask_rating"} & set(domain["responses"]), "one score question"
+
+
+async def test_without_a_score_the_rating_action_asks_for_one(api, applicant, domain):
+    ran = await run_action(ActionRate(), tracker_state(applicant, "我要评价", "rate"), domain)
+    assert [b["payload"] for b in ran.buttons] == [f'/rate{{"score": "{n}"}}' for n in range(1, 6)]
+
+
+def test_json_payloads_in_domain_responses_have_their_braces_doubled(domain):
+    # Rasa formats `{slot}` templates in responses (buttons included); single JSON braces log an ERROR
+    payloads = [
+        b["payload"]
+        for variants in domain["responses"].values()
+        for variant in variants
+        for b in variant.get("buttons") or []
+    ]
+    with_json = [p for p in payloads if "{" in p]
+    assert with_json and all("{{" in p and p.endswith("}}") for p in with_json), with_json
 
 
 async def test_the_rating_of_a_handoff(api, applicant, domain):

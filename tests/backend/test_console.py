@@ -563,6 +563,8 @@ async def test_overview_shows_the_figures(console: ConsoleFactory, api: Api) -> 
     assert "服务概览" in text and "审批中" in text
     assert "办理用时与承诺时限" in text and "<svg" in text and "营业执照" in text
     assert "排队太久" in text and "3.5" in text  # the average of 2 and 5
+    # the scores named as the applicant's score buttons name them (config/ratings.yaml)
+    assert "1 分 非常不满意" in text and "3 分 基本满意" in text
     assert "助手两次未能理解" in text
     await admin.get(f"/console/handoffs/{waiting['id']}")
     assert "接入此会话" in admin.last_text

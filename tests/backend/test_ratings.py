@@ -1,5 +1,11 @@
 """Satisfaction ratings through the HTTP API: own applications and conversations only, scores 1–5."""
 
+from pathlib import Path
+
+import pytest
+
+from backend.catalog import CatalogError
+from backend.rating_scale import RATINGS_FILE, load_rating_scale
 from tests.backend.conftest import SERVICE_KEY, Api
 from tests.backend.test_lifecycle import INFO, restaurant_package
 
@@ -88,3 +94,30 @@ async def test_someone_elses_targets_and_bad_scores(api: Api) -> None:
         await api.call("POST", "/ratings", applicant=APPLICANT, expect=422, json=body)
     await api.call("POST", "/ratings", expect=401, json={"score": 5})
     await api.call("POST", "/ratings", headers={"X-Service-Key": SERVICE_KEY}, expect=401, json={"score": 5})
+
+
+def test_the_score_names_come_from_the_file_the_chat_buttons_read(tmp_path: Path) -> None:
+    # The national 好差评 grades; the gateway's and the assistant's score buttons read the same file.
+    assert load_rating_scale(RATINGS_FILE) == {
+        1: "非常不满意",
+        2: "不满意",
+        3: "基本满意",
+        4: "满意",
+        5: "非常满意",
+    }
+    for broken in (
+        "scores: {1: 差, 2: 好}",
+        "scores: {0: a, 1: b, 2: c, 3: d, 4: e, 5: f}",
+        "scores: {1: ' '}",
+    ):
+        path = tmp_path / "ratings.yaml"
+        path.write_text(broken, encoding="utf-8")
+        with pytest.raises(CatalogError, match=r"ratings\.yaml"):
+            load_rating_scale(path)
+
+
+async def test_a_rating_event_names_the_score_as_the_chat_did(api: Api) -> None:
+    await api.call("POST", "/ratings", applicant=APPLICANT, expect=201, json={"score": 1})
+    events = (await api.call("GET", "/events?limit=1000", headers={"X-Service-Key": SERVICE_KEY}))["events"]
+    [created] = [e for e in events if e["type"] == "rating.created"]
+    assert created["payload"]["score_label"] == load_rating_scale(RATINGS_FILE)[1]

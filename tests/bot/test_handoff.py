@@ -85,7 +85,7 @@ async def test_leaving_with_an_exit_word_brings_only_the_rating_prompt(
     await eventually(lambda: any("打个分" in t for t in custom_texts(standins.wechat, "oRate")))
     [prompt] = custom_texts(standins.wechat, "oRate")
     assert "人工服务已结束" not in prompt, "the gateway has already said goodbye"
-    assert "回复 1 1分 很不满意" in prompt and "回复 5 5分 非常满意" in prompt
+    assert "回复 1 1分 非常不满意" in prompt and "回复 5 5分 非常满意" in prompt
 
     await deliver(gateway, simulator, text("oRate", "2"))
     assert standins.rasa.turns[-1]["message"] == '/rate{"score": "2", "handoff_id": "h-1"}'

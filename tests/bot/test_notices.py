@@ -1,10 +1,13 @@
-"""Backend events → notices: the rating prompt after a handoff ends and after a licence is issued."""
+"""Backend events → notices: the rating prompt after a handoff ends and after a licence is issued, the
+departments' decisions."""
 
 import json
 
+import yaml
+
 from bot.backend_client import Event
 from bot.messages import Buttons, Image, Text
-from bot.notices import NOTICES
+from bot.notices import NOTICES, RATINGS_FILE
 from bot.wechat.rendering import render_messages
 
 CODE = "ZL-20240601-7K3M9Q"
@@ -21,7 +24,7 @@ def test_a_handoff_closed_by_staff_says_goodbye_and_asks_for_a_score():
     assert isinstance(goodbye, Text) and "人工服务已结束" in goodbye.text
     assert isinstance(prompt, Buttons)
     assert [(b.title, b.payload) for b in prompt.buttons] == [
-        ("1分 很不满意", '/rate{"score": "1", "handoff_id": "12"}'),
+        ("1分 非常不满意", '/rate{"score": "1", "handoff_id": "12"}'),
         ("2分 不满意", '/rate{"score": "2", "handoff_id": "12"}'),
         ("3分 基本满意", '/rate{"score": "3", "handoff_id": "12"}'),
         ("4分 满意", '/rate{"score": "4", "handoff_id": "12"}'),
@@ -67,9 +70,57 @@ def test_on_wechat_the_number_to_reply_is_the_score():
     lines = rendered.parts[0].text.splitlines()  # type: ignore[union-attr]
     assert lines[1:] == [
         f"回复 {n} {n}分 {label}"
-        for n, label in enumerate(["很不满意", "不满意", "基本满意", "满意", "非常满意"], 1)
+        for n, label in enumerate(["非常不满意", "不满意", "基本满意", "满意", "非常满意"], 1)
     ]
-    assert [json.loads(p.removeprefix("/rate"))["score"] for p in rendered.menu] == ["1", "2", "3", "4", "5"]
+    assert {n: json.loads(p.removeprefix("/rate"))["score"] for n, p in rendered.menu.items()} == {
+        n: str(n) for n in range(1, 6)
+    }
+
+
+def test_the_score_names_are_the_shared_ones():
+    # config/ratings.yaml is also what the assistant's buttons and the staff console read.
+    names = yaml.safe_load(RATINGS_FILE.read_text(encoding="utf-8"))["scores"]
+    prompt = build("licence.issued", {"licence_number": "XK-1"}).messages[-1]
+    assert isinstance(prompt, Buttons)
+    assert [b.title for b in prompt.buttons] == [f"{n}分 {names[n]}" for n in range(1, 6)]
+
+
+def decided(**payload):
+    base = {"department_name": "市场监督管理局", "task_id": 7, "licence_name": "食品经营许可证"}
+    return build("task.decided", {**base, **payload})
+
+
+def test_each_decision_names_its_permit():
+    licence = decided(decision="approve", status="approved", status_label="已批准")
+    registration = decided(
+        decision="approve", status="approved", status_label="已批准", licence_name="营业执照"
+    )
+    text = licence.messages[0].text  # type: ignore[union-attr]
+    assert text.splitlines()[0] == "【市场监督管理局】食品经营许可证：已批准"
+    assert registration.messages[0].text.splitlines()[0] == "【市场监督管理局】营业执照：已批准"  # type: ignore[union-attr]
+    # a template message (outside 48 h) says which permit too
+    assert licence.fields["title"] == "食品经营许可证已批准"
+    assert licence.fields["department"] == "市场监督管理局"
+
+
+def test_an_inspection_notice_gives_the_date_and_weekday():
+    notice = decided(
+        decision="schedule_inspection",
+        status="inspection_scheduled",
+        status_label="待现场核查",
+        inspection_date="2026-12-05",
+        reason="周六上午到店核查后厨",
+    )
+    lines = notice.messages[0].text.splitlines()  # type: ignore[union-attr]
+    assert lines[0] == "【市场监督管理局】食品经营许可证：待现场核查"
+    assert "12月5日（周六）" in lines[1]
+    assert lines[2] == "说明：周六上午到店核查后厨"
+    assert notice.fields["detail"] == "12月5日（周六）现场核查"
+
+
+def test_a_decision_without_a_permit_name_still_reads():
+    notice = build("task.decided", {"department_name": "卫生健康委员会", "status_label": "已批准"})
+    assert notice.messages[0].text.startswith("【卫生健康委员会】已批准")  # type: ignore[union-attr]
 
 
 def test_a_correction_notice_carries_the_notice_picture():

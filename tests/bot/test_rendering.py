@@ -48,7 +48,38 @@ def test_texts_are_merged_and_buttons_numbered_across_messages():
         ImagePart("https://example.invalid/card.png"),
         TextPart("完成。"),
     ]
-    assert rendered.menu == ["/a", "/b", "/c"]
+    assert rendered.menu == {1: "/a", 2: "/b", 3: "/c"}
+
+
+def rate(score: int) -> Button:
+    return Button(f"{score}分", f'/rate{{"score": "{score}"}}')
+
+
+def test_score_options_are_numbered_by_their_score_whatever_comes_first():
+    # What 办理进度 shows once everything is approved: 亮证, then the score buttons (once 5 … 1).
+    rendered = render_messages(
+        [
+            Buttons("已全部办结！", (Button("亮证", "/show_licence"),)),
+            Buttons("请为本次服务打个分吧：", tuple(rate(score) for score in (5, 4, 3, 2, 1))),
+        ]
+    )
+    [part] = rendered.parts
+    assert isinstance(part, TextPart)
+    assert "回复 6 亮证" in part.text
+    assert [line for line in part.text.splitlines() if "分" in line and line.startswith("回复")] == [
+        f"回复 {score} {score}分" for score in (5, 4, 3, 2, 1)
+    ]
+    assert rendered.menu == {6: "/show_licence"} | {s: f'/rate{{"score": "{s}"}}' for s in range(1, 6)}
+
+
+def test_without_score_options_numbers_start_at_one():
+    assert render_messages([Buttons("", (Button("是", "/affirm"), Button("否", "/deny")))]).menu == {
+        1: "/affirm",
+        2: "/deny",
+    }
+    # a payload that merely looks like a rating is an ordinary option
+    odd = render_messages([Buttons("", (Button("x", '/rate{"score": "9"}'), Button("y", "/rate{oops")))])
+    assert odd.menu == {1: '/rate{"score": "9"}', 2: "/rate{oops"}
 
 
 def test_cdata_end_in_text_survives_rendering():
@@ -68,9 +99,38 @@ async def test_numeric_answers_map_back_only_to_the_last_menu(redis):
 
     menus = OptionMenus(redis)
     user = UserRef("wechat", "oNum")
-    await menus.remember(user, ["/a", "/b"])
+    await menus.remember(user, {1: "/a", 2: "/b"})
     assert await menus.resolve(user, " 2 ") == "/b"
     assert await menus.resolve(user, "3") == "3"  # out of range: a real answer
     assert await menus.resolve(user, "二") == "二"
-    await menus.remember(user, [])
+    await menus.remember(user, {})
     assert await menus.resolve(user, "1") == "1"
+
+
+async def test_a_bare_digit_in_a_score_menu_is_that_score(redis):
+    from bot.messages import UserRef
+    from bot.wechat.options import OptionMenus
+
+    menus = OptionMenus(redis)
+    user = UserRef("wechat", "oScores")
+    rendered = render_messages(
+        [
+            Buttons("", (Button("亮证", "/show_licence"),)),
+            Buttons("", tuple(rate(score) for score in (5, 4, 3, 2, 1))),
+        ]
+    )
+    await menus.remember(user, rendered.menu)
+    assert await menus.resolve(user, "5") == '/rate{"score": "5"}'
+    assert await menus.resolve(user, "１") == '/rate{"score": "1"}'  # full-width, from a Chinese keyboard
+    assert await menus.resolve(user, "6") == "/show_licence"
+    assert await menus.resolve(user, "05") == '/rate{"score": "5"}'
+    assert await menus.resolve(user, "7") == "7"
+
+
+async def test_a_menu_stored_by_the_previous_version_still_resolves(redis):
+    from bot.messages import UserRef
+    from bot.wechat.options import OptionMenus
+
+    user = UserRef("wechat", "oOld")
+    await redis.set("gw:menu:wechat:oOld", '["/a", "/b"]')
+    assert await OptionMenus(redis).resolve(user, "2") == "/b"

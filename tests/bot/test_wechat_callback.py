@@ -191,6 +191,16 @@ async def test_buttons_become_a_numbered_menu_and_a_number_maps_back(gateway, si
     assert standins.rasa.turns[-1]["message"] == "2"
 
 
+async def test_a_bare_digit_answering_score_buttons_is_that_score(gateway, simulator, standins):
+    reply = await deliver(gateway, simulator, text("oFive", "办完了吗"))
+    assert "回复 6 亮证" in reply["Content"] and "回复 5 5分" in reply["Content"]
+    await deliver(gateway, simulator, text("oFive", "5"))
+    assert standins.rasa.turns[-1]["message"] == '/rate{"score": "5"}'
+    await deliver(gateway, simulator, text("oFive", "办完了吗"))
+    await deliver(gateway, simulator, text("oFive", "6"))
+    assert standins.rasa.turns[-1]["message"] == "/show_licence"
+
+
 async def test_reply_text_containing_cdata_end_is_escaped(gateway, simulator):
     reply = await deliver(gateway, simulator, text("oCdata", "a]]>b"))
     assert reply["Content"] == "（演示助手）收到：a]]>b"

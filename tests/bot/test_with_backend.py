@@ -3,6 +3,7 @@ through the outbox, the Redis Stream and the notifier to the applicant's channel
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,9 @@ async def backend_call(backend: TestServer, method: str, path: str, json: Any = 
         return await response.json()
 
 
-async def test_backend_events_reach_the_web_applicant(
-    backend: TestServer, real_gateway: TestClient[Any, Any], real_notifier: Any
-) -> None:
-    created = await backend_call(
+async def create_bookstore(backend: TestServer) -> dict[str, Any]:
+    """A bookstore draft with its questionnaire answered (no materials yet)."""
+    return await backend_call(
         backend,
         "POST",
         "/applications",
@@ -104,6 +104,12 @@ async def test_backend_events_reach_the_web_applicant(
             },
         },
     )
+
+
+async def test_backend_events_reach_the_web_applicant(
+    backend: TestServer, real_gateway: TestClient[Any, Any], real_notifier: Any
+) -> None:
+    created = await create_bookstore(backend)
     code = created["code"]
     first = await backend_call(backend, "POST", f"/applications/{code}/submit")
     assert first["status"] == "needs_correction"
@@ -245,3 +251,48 @@ async def staff_call_login(backend: TestServer, username: str, password: str) ->
     ):
         assert response.status == 200, await response.text()
         return str((await response.json())["token"])
+
+
+async def test_each_decision_notice_names_its_permit_and_an_inspection_its_day(
+    backend: TestServer, real_gateway: TestClient[Any, Any], real_notifier: Any
+) -> None:
+    created = await create_bookstore(backend)
+    code = created["code"]
+    for material in created["materials"]:
+        await backend_call(
+            backend, "POST", f"/applications/{code}/materials", {"material_id": material["material_id"]}
+        )
+    accepted = await backend_call(backend, "POST", f"/applications/{code}/submit")
+    assert accepted["status"] == "accepted"
+
+    async def notices() -> list[dict[str, Any]]:
+        response = await real_gateway.get("/api/chat/notices", headers=AUTH)
+        return list((await response.json())["messages"])
+
+    await eventually(notices)  # 已受理
+    token = await staff_call_login(backend, "admin", ADMIN_PASSWORD)
+    saturday = date.today() + timedelta(days=7 + (5 - date.today().weekday()) % 7)
+    first, *others = sorted(accepted["tasks"], key=lambda t: t["status"] != "pending")
+    await staff_call(
+        backend,
+        token,
+        "POST",
+        f"/tasks/{first['id']}/decisions",
+        {
+            "decision": "schedule_inspection",
+            "inspection_date": saturday.isoformat(),
+            "reason": "周六上午到店核查",
+        },
+    )
+    [inspection] = await eventually(notices)
+    lines = inspection["text"].splitlines()
+    assert lines[0] == f"【{first['department_name']}】{first['licence_name']}：待现场核查"
+    assert f"{saturday.month}月{saturday.day}日（周六）" in lines[1]
+
+    decided = []
+    for task in [first, *others]:
+        await staff_call(backend, token, "POST", f"/tasks/{task['id']}/decisions", {"decision": "approve"})
+        # the last approval also brings 已办结 and the licence
+        decided += [m["text"].splitlines()[0] for m in await eventually(notices) if "【" in m.get("text", "")]
+    assert decided == [f"【{t['department_name']}】{t['licence_name']}：已批准" for t in [first, *others]]
+    assert len(set(decided)) == len(decided) > 1
