@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dialogue import BackendAction, button, is_command, latest_text
+from actions.dialogue import BackendAction, button, how_to_choose, is_command, latest_text
 
 MAX_ANSWER = 400
 EXAMPLES = ("什么是容缺受理", "办证要交费吗", "可以委托别人代办吗")
@@ -20,7 +20,7 @@ NOT_FOUND = (
     "抱歉，我在已收录的政策文件里没有找到与这个问题直接相关的规定，为避免误导您，就不随意作答了。"
     "您可以换个说法再问，或者转人工，由窗口工作人员为您解答。"
 )
-SUGGESTED = "下面这些常见问题可能和您想问的有关，点一下就能查看："
+SUGGESTED = "下面这些常见问题可能和您想问的有关，{how}就能查看："
 
 
 def shorten(text: str, limit: int = MAX_ANSWER) -> str:
@@ -47,7 +47,7 @@ class ActionPolicySearch(BackendAction):
         if not result.get("found") or not hits:
             suggested = [item["title"] for item in result.get("suggestions") or []]
             dispatcher.utter_message(
-                text=NOT_FOUND + (f"\n\n{SUGGESTED}" if suggested else ""),
+                text=NOT_FOUND + (f"\n\n{SUGGESTED.format(how=how_to_choose(tracker))}" if suggested else ""),
                 buttons=[*(button(title, title) for title in suggested), button("转人工", "/request_human")],
             )
             return []

@@ -37,7 +37,7 @@ async def test_nothing_found_offers_the_faq_questions_it_may_mean(api, applicant
     ran = await run_action(
         ActionPolicySearch(), tracker_state(applicant, "那个码扫出来是啥", "ask_policy"), domain
     )
-    assert ran.texts == [f"{NOT_FOUND}\n\n{SUGGESTED}"]
+    assert ran.texts == [f"{NOT_FOUND}\n\n{SUGGESTED.format(how='点按钮或回复对应的文字')}"]
     qr_question = "营业执照、综合许可证上的二维码是做什么的？"
     assert ran.buttons[0] == {"title": qr_question, "payload": qr_question}
     assert ran.buttons[-1] == {"title": "转人工", "payload": "/request_human"}
