@@ -89,6 +89,12 @@ def test_a_policy_question_is_answered_with_its_citation(assistant: Assistant) -
     # Out of scope or not found: never a made-up policy.
     assert "出处" not in texts(nothing)
 
+    # A person's own papers asked about with a time word: out of scope, not the industry menu of
+    # processing times.
+    passport = texts(assistant.say(sender, "护照办下来要几天"))
+    assert "出处" not in passport and "行业" not in passport
+    assert "超出了我的服务范围" in passport or "帮不上忙" in passport
+
 
 def test_progress_of_the_applicants_application(assistant: Assistant) -> None:
     sender = assistant.new_sender()
