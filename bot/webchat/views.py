@@ -33,12 +33,14 @@ IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "
 TOO_FAST = "您发送得太快了，请稍等 {seconds} 秒再试。"
 TOO_LARGE = "图片太大了，请上传 10 MB 以内的照片。"
 NOT_AN_IMAGE = "请上传照片或扫描件（JPG、PNG 格式）。"
+MAX_TEXT = 2000
+TOO_LONG = f"消息太长了，请控制在 {MAX_TEXT} 字以内，或分几条发送。"
 LOGIN_FAILED = "登录失败，请重新打开小程序再试。"
 
 
 class ChatIn(BaseModel):
     user_id: str = ""
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class LoginIn(BaseModel):
@@ -124,7 +126,15 @@ def _reply_json(request: web.Request, reply: Reply) -> web.Response:
 async def _json_body(request: web.Request, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(await request.json())
-    except (ValueError, ValidationError):
+    except ValidationError as error:
+        # What a person can put right says so; anything else is the page's fault, not theirs.
+        kinds = {(tuple(e["loc"]), e["type"]) for e in error.errors()}
+        if (("text",), "string_too_long") in kinds:
+            raise ChatRefused(_error(400, "text_too_long", TOO_LONG)) from None
+        if (("text",), "string_too_short") in kinds:
+            raise ChatRefused(_error(400, "empty_text", "请输入要发送的内容。")) from None
+        raise ChatRefused(_error(400, "bad_request", "请求格式不正确。")) from None
+    except ValueError:
         raise ChatRefused(_error(400, "bad_request", "请求格式不正确。")) from None
 
 

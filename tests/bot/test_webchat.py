@@ -54,20 +54,20 @@ async def test_images_come_back_with_absolute_urls(gateway):
 
 
 @pytest.mark.parametrize(
-    "payload",
+    ("payload", "code", "message"),
     [
-        {"user_id": USER, "text": ""},
-        {"user_id": USER},
-        {"text": "字" * 2001},
-        ["not", "an", "object"],
+        ({"user_id": USER, "text": ""}, "empty_text", "请输入要发送的内容。"),
+        ({"user_id": USER}, "bad_request", "请求格式不正确。"),
+        ({"text": "字" * 2001}, "text_too_long", "消息太长了，请控制在 2000 字以内，或分几条发送。"),
+        (["not", "an", "object"], "bad_request", "请求格式不正确。"),
     ],
 )
-async def test_bad_requests_get_a_friendly_400(gateway, payload):
+async def test_bad_requests_get_a_friendly_400(gateway, payload, code, message):
     resp = await gateway.post("/api/chat/messages", json=payload, headers=web_auth(USER))
     assert resp.status == 400
     body = await resp.json()
-    assert body["error"]["code"] == "bad_request"
-    assert body["messages"][0]["type"] == "text"
+    assert body["error"] == {"code": code, "message": message}
+    assert body["messages"] == [{"type": "text", "text": message}]
 
 
 async def test_a_bare_user_id_is_refused_by_default(gateway, standins):
