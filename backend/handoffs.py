@@ -293,6 +293,8 @@ def _close(session: AsyncSession, handoff: Handoff, *, staff_name: str | None, c
         handoff_id=handoff.id,
         staff_name=staff_name,
         closed_by=closed_by,
+        # Whether a person took the conversation: only then is there a service to rate.
+        served=handoff.claimed_by is not None,
     )
 
 

@@ -222,7 +222,10 @@ def _staff_message(event: Event) -> Notice:
 def _handoff_closed(event: Event) -> Notice:
     text = "本次人工服务已结束，感谢您的耐心。智能助手继续为您服务，有问题可以直接问我。"
     handoff_id = event.payload.get("handoff_id") or event.payload.get("id")
-    rate = [rating_prompt(RATE_HANDOFF, handoff_id=str(handoff_id))] if handoff_id else []
+    # Nobody took the conversation (the person left while waiting): there is no service to rate. Events
+    # written before `served` existed are taken as served.
+    served = event.payload.get("served", True) is not False
+    rate = [rating_prompt(RATE_HANDOFF, handoff_id=str(handoff_id))] if handoff_id and served else []
     notice = _notice(event, "人工服务已结束", text, *rate, status="已结束")
     if event.payload.get("closed_by") == "applicant":
         # They left with an exit word and have just read the gateway's own "已结束人工服务" reply.

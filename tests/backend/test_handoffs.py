@@ -293,7 +293,7 @@ async def test_the_applicant_leaves_human_service(api: Api) -> None:
 
     closed_events = [e for e in await events_of(api) if e["type"] == "handoff.closed"]
     assert [(e["applicant"], e["payload"]) for e in closed_events] == [
-        (APPLICANT, {"handoff_id": mine["id"], "staff_name": None, "closed_by": "applicant"})
+        (APPLICANT, {"handoff_id": mine["id"], "staff_name": None, "closed_by": "applicant", "served": True})
     ]
     audit = (await api.call("GET", f"/audit?target=handoff:{mine['id']}", token=await api.admin()))["entries"]
     assert [(e["actor"], e["action"]) for e in reversed(audit)] == [
@@ -305,6 +305,9 @@ async def test_the_applicant_leaves_human_service(api: Api) -> None:
 async def test_the_applicant_may_leave_before_anyone_answers(api: Api) -> None:
     mine = await api.call("POST", "/handoffs", applicant=APPLICANT, expect=201, json={"reason": "fallback"})
     await api.call("POST", f"/handoffs/{mine['id']}/close", applicant=APPLICANT)
+    # Nobody served it, so the gateway will not ask for a score.
+    [closed] = [e for e in await events_of(api) if e["type"] == "handoff.closed"]
+    assert closed["payload"]["served"] is False
     agent = await staff_token(api, "agent_lu")
     assert (await api.call("GET", "/handoffs", token=agent))["handoffs"] == []
     # A new request opens a new conversation rather than reviving the closed one.

@@ -41,6 +41,13 @@ def test_a_handoff_the_person_left_brings_only_the_prompt():
     assert notice.fields["title"] == "人工服务已结束"
 
 
+def test_a_handoff_nobody_took_is_not_rated():
+    left = build("handoff.closed", {"handoff_id": 12, "closed_by": "applicant", "served": False})
+    assert left.messages == []
+    closed = build("handoff.closed", {"handoff_id": 12, "closed_by": "staff", "served": False})
+    assert [type(m) for m in closed.messages] == [Text]
+
+
 def test_without_a_handoff_id_there_is_nothing_to_rate():
     assert [type(m) for m in build("handoff.closed", {"closed_by": "idle"}).messages] == [Text]
     assert build("handoff.closed", {"closed_by": "applicant"}).messages == []
