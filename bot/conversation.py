@@ -19,6 +19,7 @@ UPLOAD_FAILED = "抱歉，图片没能保存成功，请稍后重新发送。"
 HANDOFF_STARTED = "已为您转接人工服务，请直接发送您的问题，工作人员会尽快回复。"
 HANDOFF_EXIT_HINT = "（发送“结束人工”可随时返回智能助手）"
 HANDOFF_LEFT = "已结束人工服务，智能助手继续为您服务。"
+FORWARDED = "（消息已转给工作人员，请稍候回复；发送“结束人工”可返回智能助手）"
 # The payload of the score buttons in notices (bot/notices.py).
 RATING_COMMAND = "/rate{"
 # Backend answers for a handoff that is closed or unknown: the person goes back to the assistant.
@@ -96,6 +97,8 @@ class Conversation:
         except BackendError:
             log.exception("forwarding to handoff %s failed", mode.handoff_id)
             return Reply((Text(STAFF_UNREACHABLE),), human_mode=True)
+        if await self._modes.due_receipt(user):
+            return Reply((Text(FORWARDED),), human_mode=True, keep_menu=True)
         return Reply(human_mode=True)
 
     async def _leave(self, user: UserRef, mode: HumanMode) -> None:

@@ -52,6 +52,10 @@ class HumanMode:
     since: float
 
 
+# How often a message forwarded to staff is acknowledged ("已转给工作人员").
+RECEIPT_SECONDS = 120
+
+
 class HandoffModes:
     def __init__(self, redis: Redis, *, ttl: int = 24 * 3600, prefix: str = "gw:") -> None:
         self._redis = redis
@@ -75,6 +79,11 @@ class HandoffModes:
 
     async def keep_alive(self, user: UserRef) -> None:
         await self._redis.expire(self._key(user), self._ttl)
+
+    async def due_receipt(self, user: UserRef, *, every: int = RECEIPT_SECONDS) -> bool:
+        """Whether a message forwarded to staff should be acknowledged now: the first one, then at most
+        once every `every` seconds, so a person is never left wondering and a live chat is not noisy."""
+        return bool(await self._redis.set(f"{self._prefix}receipt:{user.applicant}", "1", ex=every, nx=True))
 
     async def end(self, user: UserRef, handoff_id: str | None = None) -> bool:
         """Back to the assistant; with `handoff_id`, only if that handoff is the current one."""

@@ -4,6 +4,7 @@ import asyncio
 import socket
 
 from bot.app import create_app
+from bot.conversation import FORWARDED
 from tests.bot.conftest import make_settings, publish, web_auth
 from tests.bot.wechat_helpers import custom_texts, deliver, event, eventually, text
 
@@ -14,10 +15,14 @@ async def test_wechat_user_is_handed_to_staff_and_back(gateway, simulator, stand
     assert "结束人工" in reply["Content"]
     turns_before = len(standins.rasa.turns)
 
-    # the next messages go to the backend's handoff conversation, not to the assistant
-    assert await deliver(gateway, simulator, text("oHuman", "我的营业执照什么时候能办好？")) is None
+    # the next messages go to the backend's handoff conversation, not to the assistant; the first gets a
+    # receipt (the person should not wonder whether it arrived), the next ones in a live chat do not
+    receipt = await deliver(gateway, simulator, text("oHuman", "我的营业执照什么时候能办好？"))
+    assert receipt is not None and receipt["Content"] == FORWARDED
+    assert await deliver(gateway, simulator, text("oHuman", "急用")) is None
     assert standins.backend.handoff_messages == [
-        {"handoff_id": "h-1", "applicant": "wechat:oHuman", "text": "我的营业执照什么时候能办好？"}
+        {"handoff_id": "h-1", "applicant": "wechat:oHuman", "text": "我的营业执照什么时候能办好？"},
+        {"handoff_id": "h-1", "applicant": "wechat:oHuman", "text": "急用"},
     ]
     assert len(standins.rasa.turns) == turns_before
 
@@ -104,7 +109,7 @@ async def test_web_user_in_human_mode_gets_staff_replies_by_polling(gateway, sta
     body = await resp.json()
     assert body["mode"] == "human"
     resp = await gateway.post("/api/chat/messages", json={"text": "请帮我看看材料"}, headers=auth)
-    assert await resp.json() == {"messages": [], "mode": "human"}
+    assert await resp.json() == {"messages": [{"type": "text", "text": FORWARDED}], "mode": "human"}
     assert standins.backend.handoff_messages[-1]["applicant"] == "web:u-human-0001"
 
     await publish(redis, standins, "handoff.message", "web:u-human-0001", {"text": "材料齐全。"})
