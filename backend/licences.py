@@ -1,7 +1,7 @@
 """The comprehensive licence (行业综合许可证): issued when every task is approved; a change or cancellation
 updates the same record, so a QR code printed before the change shows the current state."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,15 +19,18 @@ PERMIT_STATUS_LABELS = {"valid": "有效", "changed": "已变更", "cancelled": 
 NOT_FOUND_MESSAGE = "未找到该许可证，请核对编号"
 
 
-def _valid_until(domain: Domain, matter_id: str, start: date) -> date | None:
+def valid_until(domain: Domain, matter_id: str, start: date) -> date | None:
+    """The last day of a permit valid for the matter's `validity_years` from `start`: the day before the
+    anniversary, as permits are printed (有效期 2026年12月3日至2031年12月2日); None when 长期有效."""
     matter = domain.catalog.matters.get(matter_id)
     years = matter.validity_years if matter else None
     if not years:
-        return None  # 长期有效
+        return None
     try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + years, day=28)
+        anniversary = start.replace(year=start.year + years)
+    except ValueError:  # from 29 February into a year without one
+        anniversary = date(start.year + years, 3, 1)
+    return anniversary - timedelta(days=1)
 
 
 async def finalise(session: AsyncSession, *, domain: Domain, application: Application) -> None:
@@ -62,7 +65,7 @@ async def _issue(session: AsyncSession, domain: Domain, application: Application
                 department_id=t.department_id,
                 status="valid",
                 valid_from=today,
-                valid_until=_valid_until(domain, t.matter_id, today),
+                valid_until=valid_until(domain, t.matter_id, today),
             )
             for t in application.tasks
         ]
