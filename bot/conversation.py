@@ -10,6 +10,7 @@ from bot.contacts import Contacts
 from bot.dialogue import Dialogue, DialogueUnavailable, command
 from bot.handoff import EXIT_WORDS, Desk, HandoffModes, HumanMode
 from bot.messages import Message, Reply, Text, UserRef
+from bot.notices import RATE_COMMAND
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,6 @@ HANDOFF_STARTED = "已为您转接人工服务，请直接发送您的问题，�
 HANDOFF_EXIT_HINT = "（发送“结束人工”可随时返回智能助手）"
 HANDOFF_LEFT = "已结束人工服务，智能助手继续为您服务。"
 FORWARDED = "（消息已转给工作人员，请稍候回复；发送“结束人工”可返回智能助手）"
-# The payload of the score buttons in notices (bot/notices.py).
-RATING_COMMAND = "/rate{"
 # Backend answers for a handoff that is closed or unknown: the person goes back to the assistant.
 _HANDOFF_GONE = frozenset({404, 409, 410})
 
@@ -45,7 +44,7 @@ class Conversation:
     async def say(self, user: UserRef, text: str, *, staff_text: str | None = None) -> Reply:
         """`staff_text` is what staff see when `text` is a command meant for the assistant."""
         mode = await self._modes.current(user)
-        if mode is not None and text.startswith(RATING_COMMAND):
+        if mode is not None and text.startswith(RATE_COMMAND + "{"):
             # A score tapped on a licence notice that arrived while talking to staff: staff would only
             # see a payload, and the rating would be lost.
             return replace(await self._to_assistant(user, text), human_mode=True)
