@@ -551,13 +551,14 @@ class ActionShowMissingMaterials(BackendAction):
         missing = unsatisfied(application)
         buttons: Buttons = []
         if not missing:
+            promised = owed(application)
             if application["tasks"]:
                 lines.append("要求补正的材料都已重新提交，可以再次提交了。")
-            elif owed(application):
+            elif promised:
                 lines.append("现在需要的材料都已收到，可以提交了。")
             else:
                 lines.append("材料已经齐全，可以提交了。")
-            if owed(application):
+            if promised:
                 lines.append("标为“容缺后补”的材料，请在上面写的期限内补交。")
             buttons = [button("提交申请", "/submit_application")]
         elif not any(must_supply(m) for m in missing):
@@ -836,16 +837,15 @@ class ActionShowProgress(BackendAction):
                 + (f"行业综合许可证编号 {number}，回复“亮证”即可查看证照和二维码。" if number else "")
             )
             buttons = [button("亮证", "/show_licence")]
-        if owes(application):
-            first = owed(application)[0]
+        promised = owed(application) if application["status"] in DELIVERABLE else []
+        if promised:
+            first = promised[0]
             due = (
                 f"，最早一份{short_date(first['commitment_deadline'])}到期"
                 if first.get("commitment_deadline")
                 else ""
             )
-            lines.append(
-                f"另有 {len(owed(application))} 份容缺后补的材料待补交{due}，回复“还缺什么材料”可以查看。"
-            )
+            lines.append(f"另有 {len(promised)} 份容缺后补的材料待补交{due}，回复“还缺什么材料”可以查看。")
             buttons = [*buttons, button("还缺什么材料", "/ask_missing_materials")]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
         if status == "completed" and tracker.get_slot("rating_application") != code:

@@ -184,15 +184,20 @@ class BackendProcess:
                 else:
                     answers[question["id"]] = 100
 
+    def provide(self, applicant: str, application: dict[str, Any], *, key_only: bool = False) -> None:
+        """Marks the application's materials (only the key ones, with `key_only`) as handed in."""
+        for material in application["materials"]:
+            if material["key"] or not key_only:
+                self.call(
+                    "POST",
+                    f"/applications/{application['code']}/materials",
+                    {"material_id": material["material_id"]},
+                    applicant=applicant,
+                )
+
     def accepted_application(self, applicant: str, package_id: str = "bookstore") -> dict[str, Any]:
         created = self.application(applicant, package_id, answers=self.complete_answers(package_id))
-        for material in created["materials"]:
-            self.call(
-                "POST",
-                f"/applications/{created['code']}/materials",
-                {"material_id": material["material_id"]},
-                applicant=applicant,
-            )
+        self.provide(applicant, created)
         return dict(self.call("POST", f"/applications/{created['code']}/submit", applicant=applicant))
 
     def issue_licence(self, applicant: str, package_id: str = "bookstore") -> dict[str, Any]:

@@ -227,14 +227,7 @@ async def test_submit_asks_for_confirmation_then_submits_with_commitments(
 ):
     created = api.application(applicant, "restaurant", answers=api.complete_answers("restaurant"))
     code = created["code"]
-    for material in created["materials"]:
-        if material["key"]:
-            api.call(
-                "POST",
-                f"/applications/{code}/materials",
-                {"material_id": material["material_id"]},
-                applicant=applicant,
-            )
+    api.provide(applicant, created, key_only=True)
     ran = await run_action(
         ActionSubmitApplication(), tracker_state(applicant, "提交", "submit_application"), domain
     )
@@ -260,13 +253,7 @@ async def test_a_submit_that_needs_correction_sends_the_notice_picture(api, appl
     info = {"legal_representative": "李四", "address": "兰山区通达路2号", "phone": "13912345678"}
     created = api.application(applicant, answers=api.complete_answers("bookstore"), info=info)
     code = created["code"]
-    for material in created["materials"]:
-        api.call(
-            "POST",
-            f"/applications/{code}/materials",
-            {"material_id": material["material_id"]},
-            applicant=applicant,
-        )
+    api.provide(applicant, created)
     slots = {"application_code": code, "confirming": "submit"}
     ran = await run_action(
         ActionSubmitApplication(), tracker_state(applicant, "确认", "affirm", slots=slots), domain

@@ -70,14 +70,7 @@ async def test_a_change_of_address_becomes_a_change_application(api, applicant, 
     assert ran.slots["change_item"] is None and ran.slots["change_value"] is None
 
     # Before submitting, the confirmation says what changes (the applicant data is still the old one).
-    for material in change["materials"]:
-        if material["key"]:
-            api.call(
-                "POST",
-                f"/applications/{code}/materials",
-                {"material_id": material["material_id"]},
-                applicant=applicant,
-            )
+    api.provide(applicant, change, key_only=True)
     submit = tracker_state(applicant, "提交", "submit_application", slots={"application_code": code})
     ran = await run_action(ActionSubmitApplication(), submit, domain)
     assert "变更内容：经营地址改为“兰山区金雀山路5号”" in ran.text and "确认提交吗？" in ran.text

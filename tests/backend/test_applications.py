@@ -31,6 +31,16 @@ async def accepted_with_promises(api: Api, promised: int = 2) -> tuple[dict[str,
     return accepted, later
 
 
+async def attach(
+    api: Api, code: str, material_id: str, file_id: str | None = None, *, expect: int = 200
+) -> Any:
+    """Hands in a material as the applicant (with a file, when `file_id` is given)."""
+    body = {"material_id": material_id} | ({"file_id": file_id} if file_id is not None else {})
+    return await api.call(
+        "POST", f"/applications/{code}/materials", applicant=APPLICANT, json=body, expect=expect
+    )
+
+
 def material(application: dict[str, Any], material_id: str) -> dict[str, Any]:
     return next(m for m in application["materials"] if m["material_id"] == material_id)
 
@@ -51,22 +61,11 @@ async def test_a_promised_material_is_delivered_after_acceptance(api: Api, clien
     assert promised_by
 
     # Without a file nothing is delivered: the departments need to see it.
-    refused = await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": first["material_id"]},
-        expect=422,
-    )
+    refused = await attach(api, code, first["material_id"], expect=422)
     assert refused["error"]["code"] == "file_required" and first["name"] in refused["error"]["message"]
 
     file_id = await photo(api)
-    delivered = await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": first["material_id"], "file_id": file_id},
-    )
+    delivered = await attach(api, code, first["material_id"], file_id)
     assert delivered["status"] == "accepted"
     item = material(delivered, first["material_id"])
     assert item["status"] == "provided" and item["status_label"] == "已提交"
@@ -102,12 +101,7 @@ async def test_a_promised_material_is_delivered_after_acceptance(api: Api, clien
 
     # Once the licence is issued the promise still stands, so the last one can still be delivered.
     await approve_all(api, tokens, code)
-    done = await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": second["material_id"], "file_id": await photo(api)},
-    )
+    done = await attach(api, code, second["material_id"], await photo(api))
     assert done["status"] == "completed"
     assert {m["status"] for m in done["materials"]} == {"provided"}
     assert len(await events_of(api, code, "material.delivered")) == 2
@@ -118,39 +112,16 @@ async def test_only_promised_materials_are_taken_after_acceptance(api: Api) -> N
     code = accepted["code"]
     provided = next(m for m in accepted["materials"] if m["status"] == "provided")
     file_id = await photo(api)
-    refused = await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": provided["material_id"], "file_id": file_id},
-        expect=409,
-    )
+    refused = await attach(api, code, provided["material_id"], file_id, expect=409)
     assert refused["error"]["code"] == "material_not_committed"
     assert refused["error"]["message"] == (
         f"申请当前为“已受理”，只需补交承诺容缺后补的材料，“{provided['name']}”无需再提交"
     )
     # Delivered once, it is no longer owed.
-    await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": later["material_id"], "file_id": file_id},
-    )
-    again = await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": later["material_id"], "file_id": await photo(api)},
-        expect=409,
-    )
+    await attach(api, code, later["material_id"], file_id)
+    again = await attach(api, code, later["material_id"], await photo(api), expect=409)
     assert again["error"]["code"] == "material_not_committed"
-    unknown = await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": "no_such_material", "file_id": file_id},
-        expect=422,
-    )
+    unknown = await attach(api, code, "no_such_material", file_id, expect=422)
     assert unknown["error"]["code"] == "unknown_material"
     # Nor can a new promise be made once accepted.
     await api.call(
@@ -174,13 +145,7 @@ async def test_nothing_is_taken_after_a_refusal(api: Api) -> None:
         token=token,
         json={"decision": "reject", "reason": "经营场所不符合要求"},
     )
-    refused = await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": later["material_id"], "file_id": await photo(api)},
-        expect=409,
-    )
+    refused = await attach(api, code, later["material_id"], await photo(api), expect=409)
     assert refused["error"]["code"] == "invalid_state"
     assert refused["error"]["message"] == "申请当前为“不予许可”，暂不需要提交材料"
     current = await api.call("GET", f"/applications/{code}", applicant=APPLICANT)
@@ -216,21 +181,10 @@ async def test_a_correction_request_is_answered_with_the_material_not_a_promise(
 
     # While the correction is open, the promised material can be delivered too (as a file), and counts as
     # delivered.
-    bare = await api.call(
-        "POST",
-        f"/applications/{code}/materials",
-        applicant=APPLICANT,
-        json={"material_id": later["material_id"]},
-        expect=422,
-    )
+    bare = await attach(api, code, later["material_id"], expect=422)
     assert bare["error"]["code"] == "file_required"
     for material_id in (asked["material_id"], later["material_id"]):
-        await api.call(
-            "POST",
-            f"/applications/{code}/materials",
-            applicant=APPLICANT,
-            json={"material_id": material_id, "file_id": await photo(api)},
-        )
+        await attach(api, code, material_id, await photo(api))
     [event] = await events_of(api, code, "material.delivered")
     assert event["payload"]["material_id"] == later["material_id"]
     resubmitted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
