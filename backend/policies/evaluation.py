@@ -17,6 +17,7 @@ SECTIONS = {
     "holdout_2": "holdout-2",
     "holdout_3": "holdout-3",
     "holdout_4": "holdout-4",
+    "holdout_5": "holdout-5",
 }
 
 
