@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import events
-from backend.catalog import CatalogLookupError, InvalidAnswer
+from backend.catalog import CatalogLookupError, InvalidAnswer, overall_days
 from backend.codes import new_application_code, normalise_application_code, normalise_licence_number
 from backend.domain import Domain
 from backend.errors import InvalidInput, InvalidState, NotFound
@@ -23,6 +23,7 @@ from backend.models import (
     StoredFile,
     utcnow,
 )
+from backend.office_hours import day_label
 from backend.schemas import (
     ApplicantInfo,
     ApplicationCreate,
@@ -344,6 +345,8 @@ async def attach_material(
     item.commitment = None
     item.commitment_deadline = None
     item.problem = None
+    if delivered:
+        item.delivered_at = utcnow()  # the reviewers of the tasks needing it see it as new
     if data.note is not None:
         item.note = data.note
     # A kept promise says which material and by when it was due, for whoever reads the delivery.
@@ -385,12 +388,51 @@ def _keeps_promise(application: Application, requirement: Requirement, data: Mat
     return keeps
 
 
+@dataclass(frozen=True)
+class CommitmentChoices:
+    """What the applicant may choose now instead of handing a material in: 容缺后补 (`later`, due by
+    `later_deadline`) and 告知承诺 (`pledge`). `commit_material` refuses what is not offered here."""
+
+    later: bool
+    pledge: bool
+    later_deadline: date | None
+
+
+def later_deadline(domain: Domain) -> date:
+    """The deadline of a material promised for later (容缺后补) today."""
+    return domain.calendar.add_working_days(domain.today(), domain.settings.commitment_working_days)
+
+
+def commitment_choices(
+    domain: Domain, application: Application, requirement: Requirement, item: ApplicationMaterial | None
+) -> CommitmentChoices:
+    # Before acceptance only; never for what a department asked to have again.
+    open_ = application.status in EDITABLE and item_status(item) != "needs_reupload"
+    later = open_ and not requirement.key
+    # Promised already: promising again keeps the first deadline (`commit_material`).
+    kept = item.commitment_deadline if item is not None and item.status == "committed" else None
+    return CommitmentChoices(
+        later=later,
+        pledge=open_ and requirement.commitment_covers,
+        later_deadline=(kept or later_deadline(domain)) if later else None,
+    )
+
+
 async def commit_material(
     session: AsyncSession, *, domain: Domain, applicant_key: str, code: str, data: CommitmentCreate
-) -> Application:
+) -> tuple[Application, str]:
+    """The application and what to tell the applicant. The same promise made again changes nothing: a
+    material promised for later keeps the deadline it was first given (asking again must not buy time)."""
     application = await _editable(session, applicant_key, code, refusal="不能再选择容缺或承诺")
     requirement = _requirement(domain, application, data.material_id)
     item = _item(application, data.material_id)
+    if item.commitment == data.kind and item.status == ("committed" if data.kind == "later" else "pledged"):
+        await session.commit()
+        if item.commitment_deadline is not None:
+            due = day_label(item.commitment_deadline)
+            name = requirement.name
+            return application, f"“{name}”此前已承诺容缺后补，补交期限仍为 {due}，不因再次承诺而顺延。"
+        return application, f"“{requirement.name}”此前已选择告知承诺，无需重复承诺。"
     if item.status == "needs_reupload":
         # A department asked for exactly this material: a promise cannot stand in for it.
         raise InvalidInput(
@@ -406,9 +448,7 @@ async def commit_material(
                 code="key_material",
             )
         item.status = "committed"
-        item.commitment_deadline = domain.calendar.add_working_days(
-            domain.today(), domain.settings.commitment_working_days
-        )
+        item.commitment_deadline = later_deadline(domain)
     else:
         if not requirement.commitment_covers:
             raise InvalidInput(
@@ -429,7 +469,11 @@ async def commit_material(
         deadline=item.commitment_deadline.isoformat() if item.commitment_deadline else None,
     )
     await session.commit()
-    return application
+    if item.commitment_deadline is not None:
+        return application, (
+            f"已登记容缺后补：“{requirement.name}”请在 {day_label(item.commitment_deadline)} 前补交。"
+        )
+    return application, f"已登记告知承诺：“{requirement.name}”以书面承诺代替提交。"
 
 
 # --- submit ---------------------------------------------------------------------------------------------
@@ -530,12 +574,11 @@ def _task_plans(domain: Domain, application: Application, licence: Licence | Non
     plans = []
     for permit in licence.permits:
         if permit.status in ("valid", "changed"):
-            matter = catalog.matters.get(permit.matter_id)
             plans.append(
                 TaskPlan(
                     permit.matter_id,
                     permit.department_id,
-                    bool(matter and matter.registration_first),
+                    _registration_first(domain, permit.matter_id),
                     promised_days(domain, permit.matter_id),
                 )
             )
@@ -608,6 +651,88 @@ async def _resubmit(
     return application
 
 
+# --- reapplying after a refusal ----------------------------------------------------------------------------
+
+# Materials carried into a reapplication: what was handed in, as if handed in again. Promises (容缺后补,
+# 告知承诺) belong to the refused application and are made again when the new one is submitted.
+CARRIED = ("provided", "needs_reupload")
+
+
+async def reapply(
+    session: AsyncSession, *, domain: Domain, applicant_key: str, code: str
+) -> tuple[Application, bool]:
+    """A new draft from a refused application (重新申请): the same operation, package, answers, business
+    details and handed-in materials, for the applicant to put right what was refused and submit again.
+    Asked again, the same draft is returned; the flag says whether it was created now."""
+    refused = await get_for_applicant(session, applicant_key=applicant_key, code=code, for_update=True)
+    if refused.status != "rejected":
+        raise InvalidState(f"申请当前为“{STATUS_LABELS[refused.status]}”，只有不予许可的申请可以重新申请")
+    existing = await _reapplication_of(session, refused)
+    if existing is not None:
+        return existing, False
+    licence = await licence_of(session, refused) if refused.operation != "open" else None
+    if licence is not None and licence.status != "valid":
+        raise InvalidState("该许可证已注销或吊销，不能再办理变更或注销")
+    needed = {r.material_id for r in requirements(domain, refused)}
+    application = Application(
+        code=new_application_code(domain.today()),
+        applicant_id=refused.applicant_id,
+        package_id=refused.package_id,
+        operation=refused.operation,
+        status="draft",
+        answers=dict(refused.answers),
+        applicant_info=dict(refused.applicant_info),
+        changes=dict(refused.changes),
+        licence_id=refused.licence_id,
+        previous_code=refused.code,
+        materials=[
+            ApplicationMaterial(
+                material_id=item.material_id,
+                status="provided",
+                file_ids=list(item.file_ids),
+                note=item.note,
+            )
+            for item in refused.materials
+            if item.status in CARRIED and item.material_id in needed
+        ],
+        tasks=[],
+    )
+    try:
+        # begin_nested() flushes what is pending first, so the new row must be added inside it.
+        async with session.begin_nested():
+            session.add(application)
+            await session.flush()
+    except IntegrityError:  # the same reapplication made a moment ago by another request
+        existing = await _reapplication_of(session, refused)
+        if existing is None:
+            raise
+        return existing, False
+    events.record(
+        session,
+        "application.reapplied",
+        applicant=applicant_key,
+        application_code=application.code,
+        previous_code=refused.code,
+        operation=application.operation,
+        package_id=application.package_id,
+        materials=[m.material_id for m in application.materials],
+    )
+    await session.commit()
+    return application, True
+
+
+async def _reapplication_of(session: AsyncSession, refused: Application) -> Application | None:
+    """The draft made from a refused application; one already submitted cannot be made again."""
+    existing = await session.scalar(select(Application).where(Application.previous_code == refused.code))
+    if existing is not None and existing.status != "draft":
+        raise InvalidState(
+            f"申请 {refused.code} 已经重新申请过，新申请 {existing.code} 当前为"
+            f"“{STATUS_LABELS[existing.status]}”，请查看新申请的办理进度",
+            code="already_reapplied",
+        )
+    return existing
+
+
 # --- status -----------------------------------------------------------------------------------------------
 
 
@@ -642,10 +767,18 @@ def promised_days(domain: Domain, matter_id: str) -> int:
 
 
 def application_promised_days(domain: Domain, application: Application) -> int:
-    """Departments work in parallel, so the longest promise is the application's."""
+    """Registration's promise and then the longest of the departments that wait for it (`overall_days`)."""
     if not application.tasks and application.operation == "open":
         return domain.catalog.checklist(application.package_id, application.answers).promised_days
-    return max((promised_days(domain, t.matter_id) for t in application.tasks), default=0)
+    return overall_days(
+        (_registration_first(domain, t.matter_id), promised_days(domain, t.matter_id))
+        for t in application.tasks
+    )
+
+
+def _registration_first(domain: Domain, matter_id: str) -> bool:
+    matter = domain.catalog.matters.get(matter_id)
+    return bool(matter and matter.registration_first)
 
 
 def licence_name(domain: Domain, matter_id: str) -> str:

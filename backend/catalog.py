@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -291,9 +291,19 @@ class Checklist(_Model):
     materials: list[ChecklistMaterial]
     unanswered: list[Question]
     notices: list[str]  # reasons of rules that removed something or only inform
-    promised_days: int  # the longest promise: departments work in parallel
+    promised_days: int  # registration's promise, then the longest of the others (see `overall_days`)
     legal_days: int
     answers: dict[str, AnswerValue]  # normalised, applicable answers (package presets included)
+
+
+def overall_days(steps: Iterable[tuple[bool, int]]) -> int:
+    """Working days for a set of matters given as (registration_first, days). The other departments start
+    once registration's result is shared with them (linyi-2018-188 §三(二)), then work in parallel: the whole
+    takes registration's days plus the longest of the rest, not the longest of all."""
+    steps = list(steps)
+    first = max((days for is_first, days in steps if is_first), default=0)
+    rest = max((days for is_first, days in steps if not is_first), default=0)
+    return first + rest
 
 
 # --- the catalog ------------------------------------------------------------------------------------------
@@ -361,8 +371,8 @@ class Catalog(_Model):
             materials=materials,
             unanswered=unanswered,
             notices=self._notices(package, fired, licences, materials),
-            promised_days=max((lic.promised_days for lic in licences), default=0),
-            legal_days=max((lic.legal_days for lic in licences), default=0),
+            promised_days=overall_days((lic.registration_first, lic.promised_days) for lic in licences),
+            legal_days=overall_days((lic.registration_first, lic.legal_days) for lic in licences),
             answers=active,
         )
 

@@ -60,7 +60,10 @@ class Applicant(Base):
 
 class Application(Base):
     __tablename__ = "applications"
-    __table_args__ = (Index("ix_applications_applicant", "applicant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_applications_applicant", "applicant_id", "created_at"),
+        Index("uq_applications_previous", "previous_code", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
@@ -74,6 +77,8 @@ class Application(Base):
         ForeignKey("licences.id", use_alter=True, name="fk_applications_licence")
     )
     correction_notice: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The refused application this one reapplies for (重新申请): at most one each (uq_applications_previous).
+    previous_code: Mapped[str | None] = mapped_column(String(32))
     submitted_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
@@ -106,6 +111,8 @@ class ApplicationMaterial(Base):
     commitment: Mapped[str | None] = mapped_column(String(16))
     commitment_deadline: Mapped[date | None] = mapped_column(Date)
     problem: Mapped[str | None] = mapped_column(Text)
+    # When a material promised for later (容缺后补) arrived after acceptance: news for the reviewers.
+    delivered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="materials")
@@ -127,6 +134,8 @@ class DepartmentTask(Base):
     inspection_date: Mapped[date | None] = mapped_column(Date)
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None]
+    # When a reviewer last marked the materials delivered later (容缺后补) as seen.
+    materials_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="tasks")
@@ -311,6 +320,17 @@ class CommitmentReminder(Base):
     """A `commitment.due_soon` notice already sent for one 容缺 material and deadline (sent once)."""
 
     __tablename__ = "commitment_reminders"
+    __table_args__ = (UniqueConstraint("material_row_id", "deadline"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    material_row_id: Mapped[int] = mapped_column(ForeignKey("application_materials.id", ondelete="CASCADE"))
+    deadline: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommitmentOverdue(Base):
+    """A `commitment.overdue` notice already sent for one 容缺 material and deadline (sent once)."""
+
+    __tablename__ = "commitment_overdue"
     __table_args__ = (UniqueConstraint("material_row_id", "deadline"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     material_row_id: Mapped[int] = mapped_column(ForeignKey("application_materials.id", ondelete="CASCADE"))

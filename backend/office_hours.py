@@ -124,6 +124,11 @@ def _span(text: str) -> Span:
     return Span(start, end)
 
 
+def day_label(day: date) -> str:
+    """`10月8日（周三）`: a day as applicants read it in notices, in chat and in the console."""
+    return f"{day.month}月{day.day}日（{DAY_LABELS[day.weekday()]}）"
+
+
 def when_label(moment: datetime, now: datetime) -> str:
     """`今天 13:30`, `明天 09:00`, or `10月8日（周三）09:00`."""
     days = (moment.date() - now.date()).days
@@ -132,4 +137,4 @@ def when_label(moment: datetime, now: datetime) -> str:
         return f"今天 {clock}"
     if days == 1:
         return f"明天 {clock}"
-    return f"{moment.month}月{moment.day}日（{DAY_LABELS[moment.weekday()]}）{clock}"
+    return f"{day_label(moment.date())}{clock}"

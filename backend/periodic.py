@@ -1,5 +1,6 @@
-"""The backend's periodic jobs, run in the background of every backend process: 容缺 reminders and closing
-forgotten human conversations. Each job is safe to run in several processes at once."""
+"""The backend's periodic jobs, run in the background of every backend process: 容缺 reminders before the
+deadline and notices once it has passed, and closing forgotten human conversations. Each job is safe to run
+in several processes at once."""
 
 import asyncio
 import logging
@@ -33,10 +34,18 @@ class Periodic:
             sent = await commitments.send_due_reminders(session, domain=domain)
         async with self._sessionmaker() as session:
             await begin_write(session)
+            overdue = await commitments.send_overdue_notices(session, domain=domain)
+        async with self._sessionmaker() as session:
+            await begin_write(session)
             idle = timedelta(hours=domain.settings.handoff_idle_hours)
             closed = await handoffs.close_idle(session, idle=idle)
-        if sent or closed:
-            log.info("periodic: %d 容缺 reminders sent, %d idle handoffs closed", sent, closed)
+        if sent or overdue or closed:
+            log.info(
+                "periodic: %d 容缺 reminders and %d overdue notices sent, %d idle handoffs closed",
+                sent,
+                overdue,
+                closed,
+            )
 
     async def run(self) -> None:
         while True:

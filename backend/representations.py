@@ -3,12 +3,13 @@
 from collections.abc import Mapping
 from datetime import date
 
-from backend import files, notice, verification
+from backend import commitments, files, notice, verification
 from backend.applications import (
     MATERIAL_STATUS_LABELS,
     OPERATION_LABELS,
     STATUS_LABELS,
     application_promised_days,
+    commitment_choices,
     department_name,
     is_overdue,
     item_status,
@@ -20,6 +21,7 @@ from backend.applications import (
 from backend.domain import Domain
 from backend.licences import LICENCE_STATUS_LABELS, PERMIT_STATUS_LABELS
 from backend.models import Application, DepartmentTask, Licence, StoredFile
+from backend.office_hours import day_label
 from backend.schemas import (
     ApplicantInfo,
     ApplicationOut,
@@ -52,6 +54,7 @@ def task_out(domain: Domain, task: DepartmentTask, today: date) -> TaskOut:
         reason=task.reason,
         problems=list(task.problems),
         inspection_date=task.inspection_date,
+        inspection_day=day_label(task.inspection_date) if task.inspection_date else None,
         decided_at=task.decided_at,
     )
 
@@ -59,11 +62,17 @@ def task_out(domain: Domain, task: DepartmentTask, today: date) -> TaskOut:
 def review_task_out(
     domain: Domain, task: DepartmentTask, application: Application, today: date
 ) -> ReviewTaskOut:
+    news = commitments.review_news(domain, application, task, today)
+    names: dict[str, str] = {}
+    if news.overdue or news.delivered:
+        names = {r.material_id: r.name for r in requirements(domain, application)}
     return ReviewTaskOut(
         **task_out(domain, task, today).model_dump(),
         application_code=application.code,
         package_name=package_name(domain, application.package_id),
         operator_name=application.applicant_info.get("operator_name"),
+        overdue_materials=[names.get(m, m) for m in news.overdue],
+        new_materials=[names.get(m, m) for m in news.delivered],
     )
 
 
@@ -108,6 +117,7 @@ def application_out(
     for r in requirements(domain, application):
         item = items.get(r.material_id)
         status = item_status(item)
+        choices = commitment_choices(domain, application, r, item)
         materials.append(
             MaterialItem(
                 material_id=r.material_id,
@@ -123,7 +133,12 @@ def application_out(
                 files=[links[f] for f in item.file_ids if f in links] if item else [],
                 commitment=item.commitment if item else None,
                 commitment_deadline=item.commitment_deadline if item else None,
+                commitment_overdue=item is not None and commitments.is_overdue(item, today),
+                delivered_at=item.delivered_at if item else None,
                 problem=item.problem if item else None,
+                can_supply_later=choices.later,
+                can_pledge=choices.pledge,
+                supply_later_by=choices.later_deadline,
             )
         )
     return ApplicationOut(
@@ -151,6 +166,7 @@ def application_out(
         submitted_at=application.submitted_at,
         accepted_at=application.accepted_at,
         completed_at=application.completed_at,
+        previous_code=application.previous_code,
         notice_url=notice.notice_path(domain.settings, application.code),
     )
 

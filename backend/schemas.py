@@ -80,7 +80,12 @@ class MaterialItem(BaseModel):
     files: list[MaterialFile] = Field(default_factory=list)
     commitment: str | None
     commitment_deadline: date | None
+    commitment_overdue: bool = Field(default=False, description="容缺后补的期限已过，仍未补交")
+    delivered_at: datetime | None = Field(default=None, description="受理后补交容缺材料的时间")
     problem: str | None
+    can_supply_later: bool = Field(default=False, description="现在可以选择容缺后补（非关键材料，受理前）")
+    can_pledge: bool = Field(default=False, description="现在可以选择告知承诺（目录允许时，受理前）")
+    supply_later_by: date | None = Field(default=None, description="现在选择容缺后补时的补交期限")
 
 
 class CorrectionItem(BaseModel):
@@ -120,6 +125,7 @@ class TaskOut(BaseModel):
     reason: str | None
     problems: list[dict[str, Any]]
     inspection_date: date | None
+    inspection_day: str | None = Field(default=None, description="现场核查日期，带星期，如 12月5日（周六）")
     decided_at: datetime | None
 
 
@@ -144,9 +150,16 @@ class ApplicationOut(BaseModel):
     submitted_at: datetime | None
     accepted_at: datetime | None
     completed_at: datetime | None
+    previous_code: str | None = Field(default=None, description="重新申请时：原先不予许可的申请的统一编码")
     notice_url: str | None = Field(
         default=None,
         description="一次性告知单图片的公开链接（后端上的路径，签名，7 天内有效），可直接发给申请人",
+    )
+
+
+class CommitmentOut(ApplicationOut):
+    message: str = Field(
+        description="给申请人的说明：补交期限；重复承诺时说明期限不变（再次承诺不会顺延期限）"
     )
 
 
@@ -190,6 +203,10 @@ class ReviewTaskOut(TaskOut):
     application_code: str
     package_name: str
     operator_name: str | None
+    overdue_materials: list[str] = Field(default_factory=list, description="申请中已过期限仍未补交的容缺材料")
+    new_materials: list[str] = Field(
+        default_factory=list, description="本事项需要、在审批人上次查看或决定之后补交的容缺材料"
+    )
 
 
 class TaskList(BaseModel):

@@ -29,6 +29,7 @@ TASK_STATUS_LABELS = {
     "inspection_scheduled": "待现场核查",
     "approved": "已批准",
     "rejected": "不予许可",
+    "closed": "终止办理",
 }
 DECISION_LABELS = {
     "approve": "准予许可",
@@ -37,6 +38,9 @@ DECISION_LABELS = {
     "schedule_inspection": "安排现场核查",
 }
 OPEN_FOR_DECISION = ("pending", "inspection_scheduled")
+# Not decided yet: what a refusal of another matter of the same application closes (不予许可 ends them all).
+UNDECIDED = ("waiting", "pending", "correction_requested", "inspection_scheduled")
+CLOSED_REASON = "因其他事项不予许可，本事项终止办理"
 
 
 def _check_department(staff: StaffUser, department_id: str) -> None:
@@ -62,6 +66,9 @@ async def list_tasks(
         if query.status not in TASK_STATUS_LABELS:
             raise InvalidInput(f"未知的任务状态：{query.status}", field="query.status")
         stmt = stmt.where(DepartmentTask.status == query.status)
+    else:
+        # Closed by another department's refusal: nothing left to do, so out of the queue unless asked for.
+        stmt = stmt.where(DepartmentTask.status != "closed")
     today = domain.today()
     if query.overdue:
         stmt = stmt.where(DepartmentTask.due_date < today, DepartmentTask.status.in_(OPEN_FOR_DECISION))
@@ -116,6 +123,8 @@ async def decide(
     _check_department(staff, task.department_id)
     if task.status == "waiting":
         raise InvalidState("该事项须在营业执照登记完成后办理")
+    if task.status == "closed":
+        raise InvalidState("该申请的其他事项已不予许可，本事项已终止办理，不能再作出决定")
     if task.status not in OPEN_FOR_DECISION and not (
         data.decision == "reject" and task.status == "correction_requested"
     ):
@@ -125,6 +134,8 @@ async def decide(
     problems = _apply(domain, application, task, data, today)
     task.decided_by = staff.username
     task.decided_at = utcnow()
+    if task.status == "rejected":
+        _close_undecided(application, task)
     started = _start_waiting(domain, application, task, today)
     application.status = derive_status(application)
     applicant = application.applicant.key
@@ -218,6 +229,17 @@ def _apply(
     return problems
 
 
+def _close_undecided(application: Application, refused: DepartmentTask) -> None:
+    """One refusal decides the application (不予许可): the matters not decided yet end with it, so no
+    reviewer works on them and no approval follows the refusal. Approved ones stay approved."""
+    now = utcnow()
+    for other in application.tasks:
+        if other is not refused and other.status in UNDECIDED:
+            other.status = "closed"
+            other.reason = CLOSED_REASON
+            other.decided_at = now
+
+
 def _start_waiting(
     domain: Domain, application: Application, task: DepartmentTask, today: date
 ) -> list[DepartmentTask]:
@@ -251,7 +273,22 @@ async def _on_status_change(
         )
         await licences.finalise(session, domain=domain, application=application)
     elif application.status == "rejected" and before != "rejected":
-        events.record(session, "application.rejected", applicant=applicant, application_code=application.code)
+        # The one notice the applicant gets about the refusal: what was refused, why, and what ended with it.
+        refused = next(t for t in application.tasks if t.status == "rejected")
+        events.record(
+            session,
+            "application.rejected",
+            applicant=applicant,
+            application_code=application.code,
+            operation=application.operation,
+            package_name=package_name(domain, application.package_id),
+            task_id=refused.id,
+            licence_name=licence_name(domain, refused.matter_id),
+            department_name=department_name(domain, refused.department_id),
+            reason=refused.reason,
+            closed=[_matter(domain, t) for t in application.tasks if t.status == "closed"],
+            approved=[_matter(domain, t) for t in application.tasks if t.status == "approved"],
+        )
     elif application.status == "needs_correction":
         events.record(
             session,
@@ -261,3 +298,11 @@ async def _on_status_change(
             problems=[p for t in application.tasks for p in t.problems],
             notice_url=notice_path(domain.settings, application.code),
         )
+
+
+def _matter(domain: Domain, task: DepartmentTask) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "licence_name": licence_name(domain, task.matter_id),
+        "department_name": department_name(domain, task.department_id),
+    }

@@ -58,6 +58,7 @@ class Components:
     sessions: SessionTokens
     limiter: RateLimiter
     proxies: TrustedProxies
+    web_dedupe: Deduper  # web / mini-program messages by the id the page gives them
     wechat: WeChatChannel | None
     miniprogram: WeChatApi | None
 
@@ -116,6 +117,8 @@ def _build(
         sessions=SessionTokens(settings.session_secret, ttl=settings.session_ttl),
         limiter=RateLimiter(redis),
         proxies=TrustedProxies.parse(settings.trusted_proxies),
+        # A copy waits for the first delivery's answer for as long as the assistant may take.
+        web_dedupe=Deduper(redis, prefix="gw:dedupe:web:", processing_ttl=int(settings.rasa_timeout) + 30),
         wechat=wechat,
         miniprogram=miniprogram,
     )

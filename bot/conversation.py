@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 ASSISTANT_UNAVAILABLE = "抱歉，智能助手暂时无法回答，请稍后再试。如需帮助，可以发送“人工服务”。"
 STAFF_UNREACHABLE = "抱歉，消息暂时没能转给工作人员，请稍后再发一次。"
-UPLOAD_FAILED = "抱歉，图片没能保存成功，请稍后重新发送。"
+UPLOAD_FAILED = "抱歉，文件没能保存成功，请稍后重新发送。"
 HANDOFF_STARTED = "已为您转接人工服务，请直接发送您的问题，工作人员会尽快回复。"
 HANDOFF_EXIT_HINT = "（发送“结束人工”可随时返回智能助手）"
 HANDOFF_LEFT = "已结束人工服务，智能助手继续为您服务。"
@@ -70,10 +70,11 @@ class Conversation:
             log.exception("storing an upload for %s failed", user.applicant)
             return Reply((Text(UPLOAD_FAILED),))
         warnings: tuple[Message, ...] = tuple(Text(w) for w in stored.warnings)
+        kind = "PDF" if stored.content_type == "application/pdf" else "图片"
         reply = await self.say(
             user,
             command("upload_material", {"file_id": stored.file_id, "content_type": stored.content_type}),
-            staff_text=f"[图片] 文件编号 {stored.file_id}",
+            staff_text=f"[{kind}] 文件编号 {stored.file_id}",
         )
         return replace(reply, messages=warnings + reply.messages)
 

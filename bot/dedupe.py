@@ -10,6 +10,9 @@ copy. The first copy to `claim` the key processes it; the key then moves, atomic
 
 Whichever of "turn finished" and "budget ran out" happens first wins the compare-and-set; the loser
 sees the other state and acts on it.
+
+The web / mini-program chat uses the same keys for a message id the page chooses: a message sent twice
+(a double tap, a retry over a flaky network) is one turn, and the copy gets the first one's answer.
 """
 
 from __future__ import annotations
@@ -31,6 +34,15 @@ _CAS = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
   return 1
+end
+return 0
+"""
+
+
+# KEYS[1] = key, ARGV = expected value
+_DELETE_IF = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
 end
 return 0
 """
@@ -69,6 +81,7 @@ class Deduper:
         self._done_ttl = done_ttl
         self._poll = poll_interval
         self._cas = redis.register_script(_CAS)
+        self._delete_if = redis.register_script(_DELETE_IF)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}{key}"
@@ -83,6 +96,10 @@ class Deduper:
     async def defer(self, key: str) -> bool:
         """processing → deferred. False when the reply became ready first."""
         return await self._swap(key, DEFERRED)
+
+    async def release(self, key: str) -> None:
+        """processing → unclaimed: the turn failed before it had a reply, so a retry may run it again."""
+        await self._delete_if(keys=[self._key(key)], args=[PROCESSING])
 
     async def _swap(self, key: str, value: str) -> bool:
         result = await self._cas(keys=[self._key(key)], args=[PROCESSING, value, self._done_ttl])

@@ -101,7 +101,12 @@ def score_of(payload: str) -> int | None:
 
 def _accepted(event: Event) -> Notice:
     p = event.payload
-    lines = ["您的申请已受理，各部门将同步审批。", f"统一编码：{_code(event)}"]
+    tasks = p.get("tasks")
+    # Where registration comes first the other departments wait for it (task status `waiting`).
+    statuses = [t.get("status") for t in tasks if isinstance(t, dict)] if isinstance(tasks, list) else []
+    waiting = "waiting" in statuses
+    order = "营业执照登记完成后，其他部门再同步审批" if waiting else "各部门将同步审批"
+    lines = [f"您的申请已受理，{order}。", f"统一编码：{_code(event)}"]
     if p.get("promised_days"):
         lines.append(f"承诺办结时限：{p['promised_days']} 个工作日")
     if p.get("due_date"):
@@ -155,6 +160,9 @@ def day_with_weekday(value: str) -> str:
 
 def _decided(event: Event) -> Notice:
     p = event.payload
+    if p.get("decision") == "reject" and p.get("application_status") == "rejected":
+        # The refusal decides the application: its `application.rejected` notice says all of it, once.
+        return Notice(f"{p.get('licence_name') or ''}不予许可", [])
     department = str(p.get("department_name") or "审批部门")
     # Several departments decide in parallel, one of them possibly on two matters: each notice names its own.
     licence = str(p.get("licence_name") or "")
@@ -173,6 +181,42 @@ def _decided(event: Event) -> Notice:
         status=label,
         department=department,
         detail=f"{day_with_weekday(inspection)}现场核查" if inspection else str(p.get("reason") or label),
+    )
+
+
+REAPPLY_COMMAND = "/reapply"
+REAPPLY_HINT = (
+    "下一步：请按{basis}整改。整改好后回复“重新申请”，系统会用原来的信息和材料为您新建一份申请，"
+    "改好的材料重新拍照上传后即可提交。如有疑问，也可以转人工，由窗口工作人员为您解答。"
+)
+
+
+def _rejected(event: Event) -> Notice:
+    p = event.payload
+    code = _code(event)
+    department = str(p.get("department_name") or "")
+    licence = str(p.get("licence_name") or "")
+    package = f"（{p['package_name']}）" if p.get("package_name") else ""
+    lines = [f"很抱歉，您的申请 {code}{package}未获许可。"]
+    if licence:
+        lines.append(f"【{department or '审批部门'}】{licence}：不予许可")
+    if p.get("reason"):
+        lines.append(f"理由：{p['reason']}")
+    closed = [str(m.get("licence_name")) for m in p.get("closed") or [] if isinstance(m, dict)]
+    if closed:
+        lines.append(f"同一申请中的{'、'.join(closed)}已随之终止办理。")
+    next_step = Buttons(
+        REAPPLY_HINT.format(basis="上面的理由" if p.get("reason") else "审批部门的意见"),
+        (Button("重新申请", REAPPLY_COMMAND), Button("转人工", "/request_human")),
+    )
+    return _notice(
+        event,
+        "申请不予许可",
+        "\n".join(lines),
+        next_step,
+        status="不予许可",
+        department=department,
+        detail=f"{licence}：{p['reason']}" if licence and p.get("reason") else f"{licence}不予许可",
     )
 
 
@@ -214,6 +258,20 @@ def _due_soon(event: Event) -> Notice:
     return _notice(event, "容缺材料即将到期", text, status="待补交", detail=f"{material} {due}到期")
 
 
+def _overdue(event: Event) -> Notice:
+    p = event.payload
+    material = str(p.get("material_name") or "承诺补交的材料")
+    due = str(p.get("due_date") or "")
+    since = f"已于 {day_with_weekday(due)} 到期" if due else "已经到期"
+    lines = [
+        f"您好，您承诺容缺后补的“{material}”补交期限{since}，我们还没有收到这份材料。",
+        f"请尽快补交：直接在这里发送材料的照片或扫描件，发送前说一声是哪份材料（如“这是{material}”）。",
+        "工作人员可能会与您联系跟进；如有困难，可以发送“人工服务”咨询。",
+        f"统一编码：{_code(event)}",
+    ]
+    return _notice(event, "容缺材料补交已逾期", "\n".join(lines), status="待补交", detail=f"{material}已逾期")
+
+
 def _staff_message(event: Event) -> Notice:
     text = str(event.payload.get("text") or "")
     return _notice(event, "工作人员回复", f"工作人员回复：{text}", status="已回复", detail=text)
@@ -237,11 +295,13 @@ NOTICES: dict[str, Callable[[Event], Notice]] = {
     "application.accepted": _accepted,
     "application.correction_required": _correction,
     "task.decided": _decided,
+    "application.rejected": _rejected,
     "application.completed": _completed,
     "licence.issued": _issued,
     "licence.changed": _changed,
     "licence.cancelled": _cancelled,
     "commitment.due_soon": _due_soon,
+    "commitment.overdue": _overdue,
     "handoff.message": _staff_message,
     "handoff.closed": _handoff_closed,
 }

@@ -422,22 +422,27 @@ async def _files(request: web.Request) -> web.Response:
     while (part := await reader.next()) is not None:
         if isinstance(part, BodyPartReader) and part.name == "file":
             data = bytes(await part.read())
-            try:
-                with PILImage.open(io.BytesIO(data)) as image:
-                    width, height = image.size
-            except OSError:
-                return _backend_error(400, "unreadable_image", "图片无法识别，请重新拍摄后上传。")
+            # Like the backend: what a file is comes from its bytes; PDFs are kept as they are.
+            pdf = data.startswith(b"%PDF-")
+            width: int | None = None
+            height: int | None = None
+            if not pdf:
+                try:
+                    with PILImage.open(io.BytesIO(data)) as image:
+                        width, height = image.size
+                except OSError:
+                    return _backend_error(400, "unreadable_image", "图片无法识别，请重新拍摄后上传。")
             file_id = f"f-{next(state._ids)}"
             state.files[file_id] = {
                 "applicant": request.headers.get("X-Applicant", ""),
                 "bytes": len(data),
                 "content_type": part.headers.get("Content-Type", ""),
             }
-            warnings = ["照片有些模糊，如审核需要可能请您重拍。"] if width < 100 else []
+            warnings = ["照片有些模糊，如审核需要可能请您重拍。"] if width is not None and width < 100 else []
             return web.json_response(
                 {
                     "file_id": file_id,
-                    "content_type": "image/png",
+                    "content_type": "application/pdf" if pdf else "image/png",
                     "width": width,
                     "height": height,
                     "warnings": warnings,

@@ -47,7 +47,7 @@ def bars(items: list[tuple[str, float, str, str]]) -> list[Bar]:
 
 @dataclass(frozen=True)
 class MatterTime:
-    licence_name: str
+    licence_name: str  # with the matter's name when another matter issues a licence of the same name
     department: str
     promised_days: int
     legal_days: int
@@ -158,6 +158,9 @@ async def _processing(session: AsyncSession, domain: Domain) -> tuple[list[Matte
         .limit(MAX_DECIDED)
     )
     zone = ZoneInfo(domain.settings.timezone)
+    # Several matters issue a licence of the same name (食品经营许可证 for 餐饮服务, 食品销售 and 商场超市):
+    # their rows are told apart by the matter, since they share a department too.
+    issued = Counter(m.licence_name for m in domain.catalog.matters.values())
     taken: dict[str, list[int]] = {}
     for matter_id, started, decided in rows:
         if started is None or decided is None:
@@ -169,9 +172,10 @@ async def _processing(session: AsyncSession, domain: Domain) -> tuple[list[Matte
     for matter_id, days in sorted(taken.items()):
         matter = domain.catalog.matters.get(matter_id)
         promised = matter.promised_days if matter else 0
+        name = licence_name(domain, matter_id)
         result.append(
             MatterTime(
-                licence_name=licence_name(domain, matter_id),
+                licence_name=f"{name}（{matter.name}）" if matter and issued[name] > 1 else name,
                 department=department_name(domain, matter.department_id) if matter else "",
                 promised_days=promised,
                 legal_days=matter.legal_days if matter else 0,

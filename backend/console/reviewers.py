@@ -7,7 +7,7 @@ from datetime import date
 from aiohttp import web
 from pydantic import ValidationError
 
-from backend import files, tasks
+from backend import commitments, files, tasks
 from backend.applications import STATUS_LABELS
 from backend.console.pages import PREFIX, Page, console_view
 from backend.domain import Domain
@@ -57,7 +57,8 @@ async def tasks_page(page: Page) -> web.StreamResponse:
     today = page.domain.today()
     items = [review_task_out(page.domain, task, application, today) for task, application in rows]
     if view == "open":
-        items = [t for t in items if t.status in tasks.OPEN_FOR_DECISION]
+        # Also a decided task whose 容缺 material arrived since: its reviewers should look at it.
+        items = [t for t in items if t.status in tasks.OPEN_FOR_DECISION or t.new_materials]
     left = {t.id: working_days_left(page.domain, t.due_date, today) for t in items}
     own = page.staff.department_id
     return page.render(
@@ -98,6 +99,17 @@ async def task_page(page: Page) -> web.StreamResponse:
         today=today.isoformat(),
         application_status_label=STATUS_LABELS.get(application.status, application.status),
     )
+
+
+@routes.post(PREFIX + f"/tasks/{ID}/seen")
+@console_view(*REVIEWERS)
+async def materials_seen(page: Page) -> web.StreamResponse:
+    """The reviewer has looked at the materials delivered later (容缺后补): no longer news for this task."""
+    task_id = _id(page)
+    application = await tasks.application_for_review(page.session, staff=page.staff, task_id=task_id)
+    task = next(t for t in application.tasks if t.id == task_id)
+    await commitments.mark_seen(page.session, staff=page.staff, task=task, application_code=application.code)
+    return page.redirect(_task_url(task_id), ok="已标记为已查看补交的材料。")
 
 
 @routes.post(PREFIX + f"/tasks/{ID}/decide")

@@ -1,8 +1,10 @@
 """Applicant-side endpoints: a service (gateway / action server) acting for one applicant; and the
 one-time notice picture under a signed, expiring public URL (`/n/<token>/notice.png`, outside /api/v1)."""
 
+import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +25,7 @@ from backend.schemas import (
     ApplicationUpdate,
     ChecklistNoticeCreate,
     CommitmentCreate,
+    CommitmentOut,
     LicenceList,
     LicenceOut,
     MaterialAttach,
@@ -30,6 +33,11 @@ from backend.schemas import (
 )
 
 routes = RouteTable(tag="applications")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
 
 _PUBLIC = {
     "X-Content-Type-Options": "nosniff",
@@ -138,18 +146,19 @@ async def attach_material(ctx: Ctx[MaterialAttach, None]) -> ApplicationOut:
 @routes.route(
     "POST",
     "/applications/{code}/commitments",
-    summary="容缺后补或告知承诺",
+    summary="容缺后补或告知承诺（重复承诺不改变原补交期限）",
     access=Access.APPLICANT,
     body=CommitmentCreate,
-    response=ApplicationOut,
+    response=CommitmentOut,
     idempotent=True,
 )
-async def commit_material(ctx: Ctx[CommitmentCreate, None]) -> ApplicationOut:
+async def commit_material(ctx: Ctx[CommitmentCreate, None]) -> CommitmentOut:
     domain = ctx.request.app[DOMAIN]
-    application = await applications.commit_material(
+    application, message = await applications.commit_material(
         ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code"), data=ctx.body
     )
-    return await _out(ctx.session, domain, application, ctx.applicant)
+    out = await _out(ctx.session, domain, application, ctx.applicant)
+    return CommitmentOut(**out.model_dump(), message=message)
 
 
 @routes.route(
@@ -166,6 +175,24 @@ async def submit_application(ctx: Ctx[None, None]) -> ApplicationOut:
         ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code")
     )
     return await _out(ctx.session, domain, application, ctx.applicant)
+
+
+@routes.route(
+    "POST",
+    "/applications/{code}/reapply",
+    summary="不予许可后重新申请：用原申请的信息和材料新建草稿（201 新建，200 已有）",
+    access=Access.APPLICANT,
+    response=ApplicationOut,
+    status=201,
+    idempotent=True,
+)
+async def reapply(ctx: Ctx[None, None]) -> web.Response:
+    domain = ctx.request.app[DOMAIN]
+    application, created = await applications.reapply(
+        ctx.session, domain=domain, applicant_key=ctx.applicant, code=ctx.path("code")
+    )
+    out = await _out(ctx.session, domain, application, ctx.applicant)
+    return web.json_response(out.model_dump(mode="json"), status=201 if created else 200, dumps=_dumps)
 
 
 @routes.route(

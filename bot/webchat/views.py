@@ -4,6 +4,10 @@ Identity: a mini-program user logs in (`POST /api/chat/login {"code"}` → code2
 returned token as `Authorization: Bearer …`; a browser does the same with an anonymous session from
 `POST /api/chat/session`. Only with `WEBCHAT_REQUIRE_TOKEN=false` (trusted set-ups, old clients) may it
 instead send a `user_id` of its own choosing, which anyone who guesses it could also use.
+
+`POST /api/chat/messages` may carry `message_id` (chosen by the page, the same on every retry): a message
+delivered twice is one turn, and the copy gets the first delivery's answer. Uploads are forwarded whatever
+they declare: the backend alone decides which files it takes, and says so when it refuses one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from typing import Any
 from urllib.parse import urljoin
 
@@ -29,10 +34,9 @@ from bot.wechat.api import WeChatApiError
 log = logging.getLogger(__name__)
 
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic"})
 TOO_FAST = "您发送得太快了，请稍等 {seconds} 秒再试。"
-TOO_LARGE = "图片太大了，请上传 10 MB 以内的照片。"
-NOT_AN_IMAGE = "请上传照片或扫描件（JPG、PNG 格式）。"
+TOO_LARGE = "文件太大了，请上传 {limit} 以内的照片或 PDF 文件。"
+NO_FILE = "没有收到文件，请重新选择照片或 PDF 文件上传。"
 MAX_TEXT = 2000
 TOO_LONG = f"消息太长了，请控制在 {MAX_TEXT} 字以内，或分几条发送。"
 LOGIN_FAILED = "登录失败，请重新打开小程序再试。"
@@ -41,6 +45,8 @@ LOGIN_FAILED = "登录失败，请重新打开小程序再试。"
 class ChatIn(BaseModel):
     user_id: str = ""
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+    # Chosen by the page, the same on every delivery of one message: a copy is not a second turn.
+    message_id: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
 
 
 class LoginIn(BaseModel):
@@ -113,14 +119,16 @@ def _public(message: Message, base: str) -> dict[str, Any]:
     return to_json(message)
 
 
-def _reply_json(request: web.Request, reply: Reply) -> web.Response:
+def _reply_body(request: web.Request, reply: Reply) -> dict[str, Any]:
     base = _components(request).settings.public_backend_url
-    return _json(
-        {
-            "messages": [_public(m, base) for m in reply.messages],
-            "mode": "human" if reply.human_mode else "assistant",
-        }
-    )
+    return {
+        "messages": [_public(m, base) for m in reply.messages],
+        "mode": "human" if reply.human_mode else "assistant",
+    }
+
+
+def _reply_json(request: web.Request, reply: Reply) -> web.Response:
+    return _json(_reply_body(request, reply))
 
 
 async def _json_body(request: web.Request, model: type[BaseModel]) -> Any:
@@ -150,8 +158,34 @@ async def post_message(request: web.Request) -> web.Response:
     body: ChatIn = await _json_body(request, ChatIn)
     user = _identify(request, body.user_id)
     await _limit(request, user)
-    reply = await _components(request).conversation.say(user, body.text.strip())
-    return _reply_json(request, reply)
+    parts = _components(request)
+    if not body.message_id:
+        return _reply_json(request, await parts.conversation.say(user, body.text.strip()))
+    # A copy of a message must not be a turn of its own: the assistant would take the repeat out of
+    # context as not understood, and twice not understood hands the person to staff.
+    key = f"{user.applicant}:{body.message_id}"
+    if not await parts.web_dedupe.claim(key):
+        deadline = time.monotonic() + parts.settings.rasa_timeout
+        state = await parts.web_dedupe.wait(key, deadline=deadline)
+        if state is not None and state.reply is not None:
+            return _json(json.loads(state.reply))
+        return _json({"messages": [], "mode": "human" if await parts.modes.current(user) else "assistant"})
+    try:
+        reply = await parts.conversation.say(user, body.text.strip())
+    except BaseException:
+        await parts.web_dedupe.release(key)
+        raise
+    answer = _reply_body(request, reply)
+    await parts.web_dedupe.finish(key, _dumps(answer))
+    return _json(answer)
+
+
+def size_label(size: int) -> str:
+    """A byte count as people read it: 10 MB, 512 KB."""
+    mb = 1024 * 1024
+    if size >= mb:
+        return f"{size / mb:.1f}".removesuffix(".0") + " MB"
+    return f"{max(1, round(size / 1024))} KB"
 
 
 async def post_upload(request: web.Request) -> web.Response:
@@ -175,13 +209,16 @@ async def post_upload(request: web.Request) -> web.Response:
             while chunk := await field.read_chunk():
                 size += len(chunk)
                 if size > limit:
-                    raise ChatRefused(_error(413, "too_large", TOO_LARGE))
+                    raise ChatRefused(_error(413, "too_large", TOO_LARGE.format(limit=size_label(limit))))
                 chunks.append(chunk)
             data = b"".join(chunks)
     user = _identify(request, claimed)
     await _limit(request, user)
-    if not data or content_type not in IMAGE_TYPES:
-        raise ChatRefused(_error(400, "not_an_image", NOT_AN_IMAGE))
+    if not data:
+        raise ChatRefused(_error(400, "file_missing", NO_FILE))
+    # Which files are taken is the backend's call alone (it reads the bytes, not the declared type): a
+    # list here would drift from it, as it once refused the PDFs the backend accepts. A refusal comes
+    # back with the backend's own message naming what it takes.
     reply = await parts.conversation.upload(user, data=data, filename=filename, content_type=content_type)
     return _reply_json(request, reply)
 

@@ -140,8 +140,12 @@ def test_every_package_answered_either_way_gives_a_consistent_checklist(catalog:
         for material in checklist.materials:
             assert material.needed_by and set(material.needed_by) <= set(matters), (package_id, material)
         assert any(m.key for m in checklist.materials)
-        assert checklist.promised_days == max(lic.promised_days for lic in checklist.licences)
-        assert checklist.legal_days == max(lic.legal_days for lic in checklist.licences)
+        [registration, *permits] = checklist.licences
+        assert registration.registration_first and not any(p.registration_first for p in permits)
+        longest = max((p.promised_days for p in permits), default=0)
+        assert checklist.promised_days == registration.promised_days + longest
+        longest_by_law = max((p.legal_days for p in permits), default=0)
+        assert checklist.legal_days == registration.legal_days + longest_by_law
         assert not checklist.unanswered
         json.dumps(checklist.model_dump(mode="json"), ensure_ascii=False)
 
@@ -190,9 +194,10 @@ def test_prepackaged_only_gets_a_filing_instead_of_the_food_licence(catalog: Cat
         "prepackaged_food_filing",
     ]
     assert "备案" in prepackaged.licences[1].reason
-    assert prepackaged.promised_days == 1
+    assert prepackaged.promised_days == 1  # the filing is done on the spot: registration's day alone
     assert [lic.licence_name for lic in cooking.licences] == ["营业执照", "食品经营许可证"]
-    assert cooking.promised_days == 3
+    # The food licence starts when registration's result reaches it (1 day), then takes its own 3.
+    assert cooking.promised_days == 1 + 3
     cooking_materials = {m.material_id for m in cooking.materials}
     assert {"food_process_flow", "premises_layout", "food_safety_rules"} <= cooking_materials
     assert not {"food_process_flow", "premises_layout"} & {m.material_id for m in prepackaged.materials}
@@ -206,7 +211,7 @@ def test_large_area_adds_the_hygiene_permit_and_fire_check(catalog: Catalog) -> 
     assert hygiene.licence_name == "公共场所卫生许可证" and hygiene.department_name == "卫生健康委员会"
     assert "300平方米" in hygiene.reason
     assert "fire_safety_check" in [lic.matter_id for lic in large.licences]
-    assert large.legal_days == 20
+    assert large.legal_days == 3 + 20  # registration's 3 days by law, then the longest permit's 20
 
 
 def test_premises_answer_replaces_the_generic_proof(catalog: Catalog) -> None:

@@ -19,6 +19,7 @@ from backend.keys import DOMAIN, SESSIONMAKER
 from backend.models import DepartmentTask
 from backend.settings import Settings
 from tests.backend.conftest import ADMIN_PASSWORD, SERVICE_KEY, Api
+from tests.backend.test_refusals import CLOSED_REASON, cinema_refused_after_registration
 from tests.backend.test_tasks import APPLICANT as TASK_APPLICANT
 from tests.backend.test_tasks import accepted_application
 
@@ -610,3 +611,19 @@ async def test_inspection_and_rejection_reach_the_applicant_and_the_audit_log(
         ("staff:rev_site", "task.reject"),
         ("staff:rev_site", "task.schedule_inspection"),
     ]
+
+
+async def test_the_console_shows_a_closed_task_as_ended_and_not_in_the_queue(
+    console: ConsoleFactory, api: Api
+) -> None:
+    application, _, closed = await cinema_refused_after_registration(api)
+    browser = await signed_in(console, api, "rev_closed", "reviewer", department_id=closed["department_id"])
+    for view in ("open", "all"):
+        await browser.get(f"/console/tasks?view={view}")
+        assert application["code"] not in browser.last_text, view
+    path = f"/console/tasks/{closed['id']}"
+    await browser.get(path)
+    assert "终止办理" in browser.last_text and CLOSED_REASON in browser.last_text
+    assert "提交决定" not in browser.last_text
+    await browser.post(f"{path}/decide", {"decision": "reject", "reason": "不行"})
+    assert "终止办理" in (browser.flash() or "")

@@ -138,3 +138,60 @@ def test_a_correction_notice_carries_the_notice_picture():
     text, picture = notice.messages
     assert isinstance(text, Text) and "营业场所平面图：缺少面积标注" in text.text
     assert picture == Image("/n/abc.def/notice.png")
+
+
+REJECTED = {
+    "licence_name": "公共场所卫生许可证",
+    "department_name": "卫生健康委员会",
+    "reason": "放映厅通风不达标",
+    "package_name": "影剧院",
+    "closed": [{"task_id": 9, "licence_name": "消防安全检查", "department_name": "消防救援大队"}],
+    "approved": [{"task_id": 7, "licence_name": "营业执照", "department_name": "市场监督管理局"}],
+}
+
+
+def test_a_refusal_says_what_was_refused_why_what_ended_and_what_to_do_next():
+    notice = build("application.rejected", REJECTED)
+    text, next_step = notice.messages
+    assert isinstance(text, Text) and isinstance(next_step, Buttons)
+    assert text.text.splitlines() == [
+        f"很抱歉，您的申请 {CODE}（影剧院）未获许可。",
+        "【卫生健康委员会】公共场所卫生许可证：不予许可",
+        "理由：放映厅通风不达标",
+        "同一申请中的消防安全检查已随之终止办理。",
+    ]
+    assert "按上面的理由整改" in next_step.text and "回复“重新申请”" in next_step.text
+    assert "原来的信息和材料" in next_step.text
+    assert [(b.title, b.payload) for b in next_step.buttons] == [
+        ("重新申请", "/reapply"),
+        ("转人工", "/request_human"),
+    ]
+    # a template message (outside 48 h): every value within WeChat's 20 characters
+    assert notice.fields["status"] == "不予许可" and notice.fields["department"] == "卫生健康委员会"
+    assert notice.fields["detail"].startswith("公共场所卫生许可证：")
+    assert all(len(value) <= 20 for value in notice.fields.values())
+
+
+def test_on_wechat_a_refusal_is_one_message_with_numbered_next_steps():
+    rendered = render_messages(build("application.rejected", REJECTED).messages)
+    [part] = rendered.parts
+    assert part.text.endswith("回复 1 重新申请\n回复 2 转人工")  # type: ignore[union-attr]
+    assert len(part.text.encode()) <= 2048  # type: ignore[union-attr]
+    assert rendered.menu == {1: "/reapply", 2: "/request_human"}
+
+
+def test_an_early_refusal_event_without_details_still_offers_the_next_step():
+    text, next_step = build("application.rejected", {}).messages
+    assert text.text == f"很抱歉，您的申请 {CODE}未获许可。"  # type: ignore[union-attr]
+    assert "按审批部门的意见整改" in next_step.text  # type: ignore[union-attr]
+
+
+def test_the_refusing_decision_leaves_the_telling_to_the_refusal_notice():
+    refused = decided(
+        decision="reject", status="rejected", status_label="不予许可", application_status="rejected"
+    )
+    assert refused.messages == []
+    approved = decided(
+        decision="approve", status="approved", status_label="已批准", application_status="in_review"
+    )
+    assert len(approved.messages) == 1

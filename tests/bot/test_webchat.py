@@ -1,5 +1,7 @@
 """The web / mini-program chat API and page."""
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -7,6 +9,7 @@ from bot.app import create_app
 from bot.appkeys import COMPONENTS
 from bot.messages import Text, UserRef
 from bot.standin import card_png
+from bot.webchat.views import size_label
 from tests.bot.conftest import make_settings, web_auth
 
 USER = "u-test-0001"
@@ -129,17 +132,40 @@ async def test_upload_rejected_by_the_backend_relays_its_message(gateway, standi
     assert (await resp.json())["messages"][0]["text"] == "图片无法识别，请重新拍摄后上传。"
 
 
-async def test_upload_that_is_not_an_image_or_too_large_is_refused(aiohttp_client, standins, redis_url):
+async def test_upload_that_is_empty_or_too_large_is_refused(aiohttp_client, standins, redis_url):
     gateway = await aiohttp_client(
         create_app(make_settings(standins, redis_url, webchat_max_upload_bytes=1000))
     )
-    form = upload_form(b"%PDF-1.4", "x.pdf", "application/pdf")
-    assert (await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))).status == 400
+    form = upload_form(b"", "x.pdf", "application/pdf")
+    resp = await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "file_missing"
     form = upload_form(b"x" * 5000, "big.jpg", "image/jpeg")
     resp = await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))
     assert resp.status == 413
-    assert "10 MB" in (await resp.json())["messages"][0]["text"]
+    # The message names the limit in force, not the default one.
+    assert "1 KB 以内" in (await resp.json())["messages"][0]["text"]
     assert standins.backend.files == {}
+
+
+def test_size_labels() -> None:
+    assert [size_label(n) for n in (10 * 1024 * 1024, 1536 * 1024, 512 * 1024, 1000)] == [
+        "10 MB",
+        "1.5 MB",
+        "512 KB",
+        "1 KB",
+    ]
+
+
+async def test_a_pdf_goes_to_the_backend_which_decides_what_it_takes(gateway, standins):
+    # The gateway keeps no list of accepted types of its own: it once refused the PDFs the backend takes.
+    form = upload_form(b"%PDF-1.7\n...", "licence.pdf", "application/pdf")
+    resp = await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))
+    assert resp.status == 200
+    [(file_id, stored)] = standins.backend.files.items()
+    assert stored["content_type"] == "application/pdf"
+    assert standins.rasa.turns[-1]["message"] == (
+        f'/upload_material{{"file_id":"{file_id}","content_type":"application/pdf"}}'
+    )
 
 
 async def test_notices_wait_for_the_next_poll_once(gateway):
@@ -232,3 +258,26 @@ async def test_chat_page_is_served(gateway):
     assert "证照联办" in page and 'capture="environment"' in page
     # It talks with a session token, never a self-chosen id (WEBCHAT_REQUIRE_TOKEN is on by default).
     assert "/api/chat/session" in page and "Bearer" in page and "user_id" not in page
+
+
+async def test_a_message_delivered_twice_at_once_is_one_turn_with_one_answer(gateway, standins):
+    # Taken as a second turn, the copy would be out of context: "not understood", which twice in a row
+    # hands the person to staff.
+    standins.rasa.delay = 0.3
+    payload = {"text": "你好", "message_id": "m-0001"}
+
+    async def post() -> tuple[int, dict]:
+        resp = await gateway.post("/api/chat/messages", json=payload, headers=web_auth(USER))
+        return resp.status, await resp.json()
+
+    first, copy = await asyncio.gather(post(), post())
+    assert (
+        first
+        == copy
+        == (200, {"messages": [{"type": "text", "text": "（演示助手）收到：你好"}], "mode": "assistant"})
+    )
+    assert standins.rasa.messages_from(f"web:{USER}") == ["你好"]
+    assert await post() == first  # a late retry too
+    # Another message with the same words is a turn of its own.
+    await say(gateway, "你好")
+    assert standins.rasa.messages_from(f"web:{USER}") == ["你好", "你好"]

@@ -296,3 +296,26 @@ async def test_each_decision_notice_names_its_permit_and_an_inspection_its_day(
         decided += [m["text"].splitlines()[0] for m in await eventually(notices) if "【" in m.get("text", "")]
     assert decided == [f"【{t['department_name']}】{t['licence_name']}：已批准" for t in [first, *others]]
     assert len(set(decided)) == len(decided) > 1
+
+
+async def test_web_chat_takes_what_the_backend_takes_and_relays_its_refusal(
+    backend: TestServer, real_gateway: TestClient[Any, Any], standins: StandIns
+) -> None:
+    from tests.backend.materials.corpus import text_pdf
+
+    async def upload(data: bytes, filename: str, content_type: str) -> tuple[int, list[dict[str, Any]]]:
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename=filename, content_type=content_type)
+        response = await real_gateway.post("/api/chat/uploads", data=form, headers=AUTH)
+        return response.status, list((await response.json())["messages"])
+
+    status, _ = await upload(text_pdf(), "营业执照.pdf", "application/pdf")
+    assert status == 200
+    [turn] = standins.rasa.messages_from(APPLICANT)
+    assert turn.startswith("/upload_material") and '"content_type":"application/pdf"' in turn
+
+    # Whatever the page or phone declares, the backend reads the bytes and names what it takes.
+    status, [refusal] = await upload(b"just some words\n", "notes.pdf", "application/pdf")
+    assert status == 200 and refusal["text"].startswith("不支持这种文件（文本文件）")
+    assert "PDF" in refusal["text"] and "JPG" in refusal["text"]
+    assert len(standins.rasa.messages_from(APPLICANT)) == 1
