@@ -10,11 +10,13 @@ of this package and registers each concrete ``Action`` subclass it finds.
 - ``policy``: ``action_policy_search`` (answers with citation and a 查看原文 link);
 - ``applications``: ``validate_application_form``, ``action_start_application``,
   ``action_attach_material``, ``action_show_missing_materials``, ``action_submit_application``,
-  ``action_show_progress``;
+  ``action_show_progress``, ``action_commit_material`` (容缺后补 / 告知承诺 for one material),
+  ``action_reapply`` (重新申请 after a refusal);
 - ``licences``: ``action_show_licence`` (亮证), ``validate_change_form``, ``action_start_change``,
   ``action_start_cancel``;
 - ``handoff``: ``action_handoff``, ``action_fallback`` (rephrase once, then a person);
-- ``ratings``: ``validate_rating_form``, ``action_ask_score``, ``action_rate`` (好差评).
+- ``ratings``: ``validate_rating_form``, ``action_ask_score``, ``action_rate`` (好差评);
+- ``resume``: ``action_resume`` (继续刚才的: back to the form or application left half done).
 
 Shared pieces: ``backend`` (the HTTP client: short timeouts, cached catalog), ``dialogue`` (the applicant
 id, graceful failure, buttons), ``parsing`` (numbers, yes/no, choices, scores in everyday Chinese),

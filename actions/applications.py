@@ -36,10 +36,20 @@ from actions.dialogue import (
     is_command,
     latest_entity,
     latest_intent,
+    latest_text,
     reject_form,
     said_since_user_spoke,
 )
-from actions.parsing import application_code, bare_value, best_match, phone_number
+from actions.parsing import (
+    application_code,
+    asks_whether,
+    bare_value,
+    best_match,
+    commitment_kind,
+    commitment_subject,
+    material_words,
+    phone_number,
+)
 from actions.questionnaire import stored_answers
 from actions.ratings import ask_for_score
 
@@ -138,6 +148,7 @@ def match_material(
     by_id = {m["material_id"]: m for m in materials}
     if hint in by_id:
         return by_id[hint], []
+    hint = material_words(hint)
     keys = best_match(hint, [(m["material_id"], m["name"]) for m in materials], min_score=0.4)
     if len(keys) == 1:
         return by_id[keys[0]], []
@@ -324,6 +335,14 @@ class ActionStartApplication(BackendAction):
         return events
 
 
+def waiting_tip(missing: list[dict[str, Any]]) -> str:
+    """How to ask for 容缺后补 / 告知承诺, when some missing material allows one."""
+    open_ = next((m for m in missing if commitment_choices(m)), None)
+    if open_ is None:
+        return ""
+    return f"\n暂时拿不出来的，可以说“{open_['name']}后面再补”，我告诉您能否容缺后补或告知承诺。"
+
+
 async def guide_uploads(
     dispatcher: CollectingDispatcher, api: Backend, applicant: str, application: dict[str, Any]
 ) -> None:
@@ -337,6 +356,7 @@ async def guide_uploads(
             + "\n\n"
             + upload_hint(missing[0])
             + f"\n上传前可以先说一声是哪份材料（如“这是{missing[-1]['name']}”），不说的话我按清单顺序登记。"
+            + waiting_tip(missing)
         )
     if application["operation"] == "open":
         checklist = await api.checklist(application["package_id"], application["answers"])
@@ -410,6 +430,9 @@ class ActionAttachMaterial(BackendAction):
                 SlotSet("application_code", code),
             ]
         material = material or missing[0]
+        other = filed_elsewhere(application, material, file_id)
+        if other is not None:
+            return same_file(dispatcher, code, material, other)
 
         updated = await self.backend.attach_material(applicant, code, material["material_id"], file_id)
         lines = [f"已收到，已作为【{material['name']}】登记到申请 {code}。"]
@@ -477,6 +500,9 @@ class ActionAttachMaterial(BackendAction):
             )
             return [SlotSet("file_id", None), *events]
         material = material or pending[0]
+        other = filed_elsewhere(application, material, file_id)
+        if other is not None:
+            return same_file(dispatcher, code, material, other)
         updated = await self.backend.attach_material(applicant, code, material["material_id"], file_id)
         lines = [f"已收到，【{material['name']}】已补交，登记到申请 {code}。"]
         lines += file_warnings(updated, material["material_id"], file_id)
@@ -512,6 +538,38 @@ class ActionAttachMaterial(BackendAction):
         return [SlotSet("file_id", file_id), SlotSet("material_hint", hint)]
 
 
+def filed_elsewhere(
+    application: dict[str, Any], material: dict[str, Any], file_id: str
+) -> dict[str, Any] | None:
+    """The other material this very file is filed as already: the backend gives one person's identical
+    upload the same file id, so the same photo sent again names the same id."""
+    return next(
+        (
+            m
+            for m in application["materials"]
+            if m["material_id"] != material["material_id"] and file_id in (m.get("file_ids") or [])
+        ),
+        None,
+    )
+
+
+def same_file(
+    dispatcher: CollectingDispatcher, code: str, material: dict[str, Any], other: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One photo never stands for two materials: say so instead of filing it twice; the next photo goes
+    to the material meant."""
+    dispatcher.utter_message(
+        text=f"这张和已登记为【{other['name']}】的是同一份文件，没有再登记为【{material['name']}】。"
+        f"请发【{material['name']}】本身的照片或扫描件。"
+        f"如果是之前的【{other['name']}】登记错了，可以回复“转人工”请工作人员帮您更正。"
+    )
+    return [
+        SlotSet("file_id", None),
+        SlotSet("material_hint", material["material_id"]),
+        SlotSet("application_code", code),
+    ]
+
+
 def file_warnings(application: dict[str, Any], material_id: str, file_id: str) -> list[str]:
     """The backend's quality notes (blurry, dark) on the file just attached."""
     attached = next((m for m in application["materials"] if m["material_id"] == material_id), {})
@@ -521,6 +579,197 @@ def file_warnings(application: dict[str, Any], material_id: str, file_id: str) -
         if stored.get("file_id") == file_id
         for warning in stored.get("warnings") or []
     ]
+
+
+# --- 容缺后补 / 告知承诺 for one material -------------------------------------------------------------------
+
+COMMITMENT_NAMES = {"later": "容缺后补", "pledge": "告知承诺"}
+PLEDGE_MEANING = (
+    "告知承诺：审批部门告知这份材料要证明的条件，您书面承诺已经符合，就不用再提交这份材料；"
+    "承诺情况纳入信用记录，事后会核查，承诺不实的要承担相应责任（如撤销许可）。"
+)
+
+
+def commitment_payload(material_id: str, kind: str | None = None) -> str:
+    entities = {"material_hint": material_id, **({"commitment_kind": kind} if kind else {})}
+    return f"/commit_material{json.dumps(entities, ensure_ascii=False)}"
+
+
+def commitment_choices(material: dict[str, Any]) -> list[str]:
+    """What the backend takes for this material now, instead of the material itself."""
+    return [
+        kind
+        for kind, allowed in (
+            ("later", material.get("can_supply_later")),
+            ("pledge", material.get("can_pledge")),
+        )
+        if allowed
+    ]
+
+
+def choice_line(material: dict[str, Any], kind: str) -> str:
+    if kind == "later":
+        by = material.get("supply_later_by")
+        due = f"，{short_date(by)}前补交" if by else "，在规定期限内补交"
+        return f"· 容缺后补：先受理，材料后交{due}（到期前我会提醒您）。"
+    return "· " + PLEDGE_MEANING
+
+
+class ActionCommitMaterial(BackendAction):
+    """设施设备清单后面再补可以吗 / 燃气证明用告知承诺: what the backend allows for that material
+    (容缺后补 with its deadline, 告知承诺 with what it means), and the applicant's choice — a button, or
+    said outright."""
+
+    def name(self) -> str:
+        return "action_commit_material"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        applicant = applicant_of(tracker)
+        text = latest_text(tracker)
+        hint = latest_entity(tracker, "material_hint") or commitment_subject(text) or None
+        kind = latest_entity(tracker, "commitment_kind") or commitment_kind(text)
+        application = await find_application(tracker, editable=True)
+        if application is None:
+            await self._not_now(dispatcher, tracker, hint)
+            return [SlotSet("material_hint", None)]
+        code = application["code"]
+        events: list[dict[str, Any]] = [SlotSet("material_hint", None), SlotSet("application_code", code)]
+        material, candidates = match_material(application["materials"], hint) if hint else (None, [])
+        if material is None:
+            self._which(dispatcher, application, hint, candidates)
+            return events
+        name = material["name"]
+        if material["status"] == "provided":
+            dispatcher.utter_message(text=f"【{name}】已经提交了，不需要容缺后补或告知承诺。")
+            return events
+        choices = commitment_choices(material)
+        if not choices:
+            why = (
+                "是审批部门要求补正的材料，需要重新提交"
+                if material["status"] == "needs_reupload"
+                else "是关键材料，不能容缺后补，也不适用告知承诺，受理时必须提交"
+            )
+            dispatcher.utter_message(text=f"【{name}】{why}。" + upload_hint(material))
+            # The photo that follows is this material.
+            return [SlotSet("material_hint", material["material_id"]), SlotSet("application_code", code)]
+        current = material.get("commitment")
+        if kind is not None and kind == current:
+            dispatcher.utter_message(text=f"【{name}】已经按{COMMITMENT_NAMES[kind]}办理了。")
+            return events
+        # A button, or a plain "…后面再补" decides; a question ("…可以吗") is answered with the choices.
+        decided = is_command(text) or not asks_whether(text)
+        if kind in choices and decided:
+            updated = await self.backend.commit_material(applicant, code, material["material_id"], kind)
+            self._committed(dispatcher, updated, material["material_id"], kind)
+            return events
+        lines = []
+        if kind is not None and kind not in choices:
+            lines.append(f"【{name}】不能{COMMITMENT_NAMES[kind]}，但可以这样办：")
+        else:
+            lines.append(f"【{name}】可以这样办：")
+        lines += [choice_line(material, choice) for choice in choices]
+        lines.append("请选一种；也可以直接上传这份材料。")
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[
+                button(COMMITMENT_NAMES[choice], commitment_payload(material["material_id"], choice))
+                for choice in choices
+            ],
+        )
+        return events
+
+    def _committed(
+        self, dispatcher: CollectingDispatcher, application: dict[str, Any], material_id: str, kind: str
+    ) -> None:
+        material = next(m for m in application["materials"] if m["material_id"] == material_id)
+        if kind == "later":
+            deadline = material.get("commitment_deadline")
+            by = f"请在{short_date(deadline)}前补交" if deadline else "请在规定期限内补交"
+            lines = [
+                f"好的，【{material['name']}】按容缺后补办理：受理不等这份材料，{by}，到期前我会提醒您。"
+            ]
+        else:
+            lines = [
+                f"好的，【{material['name']}】按告知承诺办理，不用再提交这份材料。"
+                "承诺情况纳入信用记录，事后会核查，请确保属实。"
+            ]
+        missing = unsatisfied(application)
+        buttons: Buttons = []
+        if not missing:
+            lines.append("现在需要的材料都齐了，确认无误后就可以提交申请。")
+            buttons = [button("提交申请", "/submit_application")]
+        elif not any(must_supply(m) for m in missing):
+            lines.append("剩下的都是非关键材料，可以容缺后补，现在就能提交。")
+            buttons = [button("提交申请", "/submit_application")]
+        else:
+            lines.append(f"还差 {len(missing)} 份。下一份" + upload_hint(missing[0]))
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
+
+    def _which(
+        self,
+        dispatcher: CollectingDispatcher,
+        application: dict[str, Any],
+        hint: str | None,
+        candidates: list[dict[str, Any]],
+    ) -> None:
+        """No material named (or not one on the list): the ones that may wait or be promised, to pick."""
+        pool = candidates or unsatisfied(application)
+        open_ = [m for m in pool if m["status"] != "provided" and commitment_choices(m)]
+        unknown = f"您的申请清单里没有“{hint}”这一项。" if hint and not candidates else ""
+        if not open_:
+            dispatcher.utter_message(
+                text=unknown + f"申请 {application['code']} 还缺的材料都需要提交，不能容缺后补或告知承诺。"
+                "回复“还缺什么材料”可以查看清单。"
+            )
+            return
+        lines = [unknown + "想把哪份材料容缺后补或告知承诺？可以选的有："]
+        lines += [
+            f"· {m['name']}：可" + "、可".join(COMMITMENT_NAMES[c] for c in commitment_choices(m))
+            for m in open_[:8]
+        ]
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[button(m["name"], commitment_payload(m["material_id"])) for m in open_[:8]],
+        )
+
+    async def _not_now(self, dispatcher: CollectingDispatcher, tracker: Tracker, hint: str | None) -> None:
+        """No application to choose for: after acceptance it is too late; before applying, the checklist
+        says what the material allows."""
+        submitted = await find_application(tracker, editable=False)
+        if submitted is not None and submitted["status"] in DELIVERABLE:
+            dispatcher.utter_message(
+                text=f"申请 {submitted['code']} 已经受理，容缺后补和告知承诺要在提交前选择，现在不能再改了。"
+                + ("\n" + after_acceptance(submitted) if owed(submitted) else ""),
+                buttons=progress_buttons(),
+            )
+            return
+        package_id = tracker.get_slot("industry")
+        item = None
+        if package_id and hint:
+            checklist = await self.backend.checklist(package_id, stored_answers(tracker, package_id))
+            item, _ = match_material(checklist["materials"], hint)
+        if item is None:
+            text = (
+                "非关键材料可以容缺后补（先受理，规定期限内补交）；目录允许的材料还可以告知承诺（书面承诺符合条件，"
+                "不再提交这份材料）。列出材料清单就能看到每份材料能不能这样办，创建申请后告诉我即可。"
+            )
+        else:
+            ways = [] if item["key"] else ["容缺后补（先受理，规定期限内补交）"]
+            if item.get("commitment_covers"):
+                ways.append("告知承诺（书面承诺符合条件，不再提交这份材料）")
+            text = (
+                f"【{item['name']}】可以" + "，也可以".join(ways) + "。"
+                if ways
+                else f"【{item['name']}】是关键材料，受理时必须提交，不能容缺后补或告知承诺。"
+            )
+            if ways:
+                text += f"创建申请后告诉我，例如“{item['name']}后面再补”。"
+        dispatcher.utter_message(
+            text=text,
+            buttons=[button("我要申请", "/start_application"), button("列材料清单", "/start_checklist")],
+        )
 
 
 # --- what is missing ---------------------------------------------------------------------------------------
@@ -642,7 +891,13 @@ class ActionSubmitApplication(BackendAction):
         application = await find_application(tracker, editable=True)
         if application is None:
             latest = await find_application(tracker, editable=False)
-            if latest is not None:
+            if latest is not None and latest["status"] == "rejected":
+                # "重新提交" after a refusal: a new application, not the refused one again.
+                dispatcher.utter_message(
+                    text=f"申请 {latest['code']} 的审批结果是“不予许可”，不能再次提交。" + REAPPLY_HOW,
+                    buttons=[button("重新申请", "/reapply"), button("办理进度", "/ask_progress")],
+                )
+            elif latest is not None:
                 dispatcher.utter_message(
                     text=f"申请 {latest['code']} 已经提交过了，"
                     f"当前为“{latest['status_label']}”，无需再次提交。",
@@ -707,6 +962,10 @@ class ActionSubmitApplication(BackendAction):
             if later:
                 lines.append("以下非关键材料还没上传，提交时将按“容缺后补”办理，受理后请在规定期限内补交：")
                 lines += [f"· {m['name']}" for m in later]
+            pledged = [m for m in application["materials"] if m["status"] == "pledged"]
+            if pledged:
+                lines.append("以下材料按“告知承诺”办理，您的承诺随申请一并提交：")
+                lines += [f"· {m['name']}" for m in pledged]
             lines.append("确认提交吗？")
             dispatcher.utter_message(
                 text="\n".join(lines),
@@ -727,7 +986,7 @@ class ActionSubmitApplication(BackendAction):
                 dispatcher.utter_message(image=backend().image_url(result["notice_url"]))
         else:
             dispatcher.utter_message(
-                text=f"提交成功！申请 {code} 已受理，各部门同步审批，"
+                text=f"提交成功！申请 {code} 已受理，{approval_order(result['tasks'])}，"
                 f"{within(result['promised_days'])}。每一步进展我都会通知您，"
                 "也可以随时回复“办理进度”查看。",
                 buttons=[button("办理进度", "/ask_progress")],
@@ -739,14 +998,130 @@ class ActionSubmitApplication(BackendAction):
         return events
 
 
+# --- reapplying after a refusal ----------------------------------------------------------------------------
+
+REAPPLY_HOW = "整改好后回复“重新申请”，我会用原来的信息和材料为您新建一份申请。"
+
+
+def refusal_line(application: dict[str, Any]) -> str:
+    """Which department refused which permit, and why: what the applicant has to put right."""
+    refused = next((t for t in application["tasks"] if t["status"] == "rejected"), None)
+    if refused is None:
+        return ""
+    line = f"【{refused['department_name']}】{refused['licence_name']}：不予许可"
+    return line + (f"，理由：{refused['reason']}" if refused.get("reason") else "")
+
+
+class ActionReapply(BackendAction):
+    """重新申请 after a refusal (不予许可): a new draft from the newest refused application, with its answers,
+    business details and materials, then what to put right and how to submit."""
+
+    def name(self) -> str:
+        return "action_reapply"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        applicant = applicant_of(tracker)
+        listed = sorted(
+            await self.backend.applications(applicant), key=lambda a: a["created_at"], reverse=True
+        )
+        said = latest_entity(tracker, "application_code")
+        wanted = application_code(said) or said if said else None
+        refused = [a for a in listed if a["status"] == "rejected"]
+        original = next((a for a in refused if a["code"] == wanted), None) or next(iter(refused), None)
+        if original is None:
+            return self._nothing_refused(dispatcher, listed)
+        had_draft = any(a.get("previous_code") == original["code"] for a in listed)
+        try:
+            application = await self.backend.reapply(applicant, original["code"])
+        except BackendRefused as refused_now:
+            if refused_now.code != "already_reapplied":
+                raise
+            # Reapplied and already submitted: its progress is what to look at now.
+            dispatcher.utter_message(text=refused_now.message, buttons=[button("办理进度", "/ask_progress")])
+            return []
+        code = application["code"]
+        carried = [m for m in application["materials"] if m["status"] == "provided"]
+        lines = [
+            f"您已经为申请 {original['code']} 新建过一份申请，统一编码 {code}，我们接着办。"
+            if had_draft
+            else f"已为您重新申请，新的统一编码：{code}（原申请 {original['code']} 不予许可）。",
+            "原来的问卷回答、经营者信息"
+            + (f"和已提交的 {len(carried)} 份材料都已带过来，不用重新上传。" if carried else "都已带过来。"),
+        ]
+        reason = refusal_line(original)
+        if reason:
+            lines += ["", "请先按审批意见整改：", reason]
+        lines.append(
+            "需要更换的材料，直接发新的照片或扫描件，并说一声是哪份（如“这是"
+            f"{(carried or application['materials'])[0]['name']}”）。"
+        )
+        missing = unsatisfied(application)
+        if missing:
+            lines += ["", f"还需要补充 {len(missing)} 份材料：", *(material_line(m) for m in missing)]
+            if not any(must_supply(m) for m in missing):
+                lines.append("这些是非关键材料，可以容缺后补，提交时确认即可。")
+        lines += ["", "整改好、材料齐了，回复“提交申请”就可以再次提交，我会先请您确认。"]
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[
+                button("提交申请", "/submit_application"),
+                button("还缺什么材料", "/ask_missing_materials"),
+            ],
+        )
+        return [SlotSet("application_code", code), SlotSet("operation", application["operation"])]
+
+    @staticmethod
+    def _nothing_refused(
+        dispatcher: CollectingDispatcher, listed: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        correcting = next((a for a in listed if a["status"] == "needs_correction"), None)
+        if correcting is not None:
+            # "重新提交" after a correction request: the same application goes on, nothing new is needed.
+            dispatcher.utter_message(
+                text=f"申请 {correcting['code']} 只是需要补正，不用重新申请：按一次性告知补齐材料后，"
+                "回复“提交申请”即可继续办理。",
+                buttons=[
+                    button("还缺什么材料", "/ask_missing_materials"),
+                    button("提交申请", "/submit_application"),
+                ],
+            )
+            return [SlotSet("application_code", correcting["code"])]
+        lines = ["重新申请适用于审批结果为“不予许可”的申请，您目前没有这样的申请。"]
+        if not listed:
+            lines.append("您还没有申请记录。想开店办证的话，我可以先帮您列一份材料清单，或者直接开始申请。")
+            dispatcher.utter_message(
+                text="\n".join(lines),
+                buttons=[button("列材料清单", "/start_checklist"), button("我要申请", "/start_application")],
+            )
+            return []
+        lines.append("您的申请：")
+        lines += [
+            f"· {a['package_name']}·{a['operation_label']} {a['code']}：{a['status_label']}"
+            for a in listed[:5]
+        ]
+        dispatcher.utter_message(text="\n".join(lines), buttons=[button("办理进度", "/ask_progress")])
+        return []
+
+
 # --- progress --------------------------------------------------------------------------------------------
+
+
+def approval_order(tasks: list[dict[str, Any]]) -> str:
+    """Whether every department starts now, or some wait for the business registration (`waiting`)."""
+    if any(t.get("status") == "waiting" for t in tasks):
+        return "营业执照登记完成后，其他部门再同步审批"
+    return "各部门同步审批"
 
 
 def task_line(task: dict[str, Any]) -> str:
     line = f"· {task['department_name']}｜{task['licence_name']}：{task['status_label']}"
     if task["status"] in ("pending", "waiting", "inspection_scheduled", "correction_requested"):
         if task.get("inspection_date") and task["status"] == "inspection_scheduled":
-            line += f"，现场核查安排在 {short_date(task['inspection_date'])}"
+            # The backend words the day as the notices do: 12月5日（周六）.
+            day = task.get("inspection_day") or short_date(task["inspection_date"])
+            line += f"，现场核查安排在 {day}"
         if task.get("due_date"):
             line += f"，预计 {short_date(task['due_date'])} 前办结"
         if task.get("overdue"):
@@ -830,6 +1205,9 @@ class ActionShowProgress(BackendAction):
             lines += [task_line(task) for task in application["tasks"]]
             if status in ("accepted", "in_review", "needs_correction"):
                 lines.append(f"全部{within(application['promised_days'])}。")
+        if status == "rejected":
+            lines.append(REAPPLY_HOW)
+            buttons = [button("重新申请", "/reapply"), button("转人工", "/request_human")]
         if status == "completed":
             number = application.get("licence_number")
             lines.append(

@@ -248,18 +248,25 @@ class Backend:
             )
         )
 
-    async def commit_material(self, applicant: str, code: str, material_id: str) -> dict[str, Any]:
+    async def commit_material(
+        self, applicant: str, code: str, material_id: str, kind: str = "later"
+    ) -> dict[str, Any]:
+        """容缺后补 (`later`) or 告知承诺 (`pledge`) for one material."""
         return dict(
             await self.call(
                 "POST",
                 f"/applications/{code}/commitments",
                 applicant=applicant,
-                json_body={"material_id": material_id, "kind": "later"},
+                json_body={"material_id": material_id, "kind": kind},
             )
         )
 
     async def submit(self, applicant: str, code: str) -> dict[str, Any]:
         return dict(await self.call("POST", f"/applications/{code}/submit", applicant=applicant))
+
+    async def reapply(self, applicant: str, code: str) -> dict[str, Any]:
+        """A draft from a refused application; asked again, the same draft (the backend never makes two)."""
+        return dict(await self.call("POST", f"/applications/{code}/reapply", applicant=applicant))
 
     # --- licences, handoffs, ratings ------------------------------------------------------------------
 

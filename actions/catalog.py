@@ -95,6 +95,14 @@ def within(n: int) -> str:
     return "当场办结" if n == 0 else f"承诺{n}个工作日内办结"
 
 
+def in_sequence(checklist: dict[str, Any]) -> str:
+    """Why the total is more than the longest single promise: the permits start once registration is done."""
+    first = [lic for lic in checklist["licences"] if lic.get("registration_first")]
+    if not first or len(first) == len(checklist["licences"]):
+        return ""
+    return "，即营业执照的时限加上其他许可中最长的一项"
+
+
 def licence_lines(checklist: dict[str, Any]) -> list[str]:
     return [
         f"{i}. {lic['licence_name']}（{lic['department_name']}，承诺{days(lic['promised_days'])}）"
@@ -133,9 +141,10 @@ class ActionListLicences(BackendAction):
         checklist = await self.backend.checklist(package["id"], stored_answers(tracker, package["id"]))
         lines = [
             f"开{shown_industry(words, package)}属于“{package['name']}”，需要办理以下证照，"
-            "一窗申请、各部门并行审批：",
+            "一窗申请，营业执照办好后各部门并行审批：",
             *licence_lines(checklist),
-            f"全部办齐承诺{days(checklist['promised_days'])}（法定{days(checklist['legal_days'])}）。",
+            f"全部办齐承诺{days(checklist['promised_days'])}（法定{days(checklist['legal_days'])}）"
+            f"{in_sequence(checklist)}。",
         ]
         asked = latest_entity(tracker, "licence")
         if asked:
@@ -187,13 +196,13 @@ class ActionTimeLimit(BackendAction):
             return []
         checklist = await self.backend.checklist(package["id"], stored_answers(tracker, package["id"]))
         lines = [
-            f"“{package['name']}”的各项许可由各部门并行审批，材料齐全受理后开始计时：",
+            f"“{package['name']}”先办营业执照，登记信息共享给各部门后，其他许可并行审批；材料齐全受理后开始计时：",
             *(
                 f"· {lic['licence_name']}：承诺{days(lic['promised_days'])}（法定{days(lic['legal_days'])}）"
                 for lic in checklist["licences"]
             ),
-            f"全部办齐承诺{days(checklist['promised_days'])}，法定时限{days(checklist['legal_days'])}。"
-            "需要现场核查的，以核查安排为准。",
+            f"全部办齐承诺{days(checklist['promised_days'])}，法定时限{days(checklist['legal_days'])}"
+            f"{in_sequence(checklist)}。需要现场核查的，以核查安排为准。",
         ]
         dispatcher.utter_message(text="\n".join(lines))
         return remember_industry(tracker, package["id"])

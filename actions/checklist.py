@@ -28,6 +28,7 @@ from actions.dialogue import (
     button,
     how_to_choose,
     interrupts,
+    is_command,
     last_bot_text,
     latest_entity,
     latest_intent,
@@ -36,7 +37,7 @@ from actions.dialogue import (
     said_since_user_spoke,
     slot_before_user_spoke,
 )
-from actions.parsing import describe_answer, parse_answer, phone_number
+from actions.parsing import describe_answer, parse_answer, parse_yes_no, phone_number, question_yes_no
 from actions.questionnaire import (
     ANSWER,
     ANSWERS,
@@ -120,6 +121,15 @@ class ValidateChecklistForm(FormValidationAction):
             )
             return {ANSWER: None}
         answers[question["id"]] = parsed
+        said = latest_text(tracker) or reply
+        if (
+            question["type"] == "bool"
+            and question_yes_no(question["id"], said) is not None
+            and parse_yes_no(said) is not parsed
+        ):
+            # Read through the question's own words ("自己办", "烧煤的"): say how, so a misreading shows.
+            label = question["text"].rstrip("？?")
+            dispatcher.utter_message(text=f"好的，“{label}”记为“{describe_answer(question, parsed)}”。")
         remaining = (await backend().checklist(package_id, answers))["unanswered"]
         return {
             ANSWER: None,
@@ -139,6 +149,13 @@ async def current_question(tracker: Tracker) -> dict[str, Any] | None:
 
 
 def read_answer(tracker: Tracker, question: dict[str, Any], reply: str) -> tuple[bool, Any]:
+    text = latest_text(tracker)
+    if reply in ("yes", "no") and text and not is_command(text):
+        # The slot mapping turned an affirm/deny intent into yes/no, but the words themselves come first:
+        # to 是否使用燃气, "烧煤的" is a no whatever intent NLU guessed.
+        ok, parsed = parse_answer(question, text)
+        if ok:
+            return ok, parsed
     ok, parsed = parse_answer(question, reply)
     if not ok and question["type"] == "number":
         # NLU reads "两百来平" as an area entity more reliably than a number finder reads the text.

@@ -131,13 +131,16 @@ INTERRUPTIONS = frozenset(
     {
         "cancel", "request_human", "complain", "correct", "ask_policy", "ask_time_limit", "ask_progress",
         "upload_material", "greet", "thanks", "goodbye", "ask_capabilities", "ask_licences_for_industry",
-        # a notice's rating button (a licence was issued, a conversation with staff ended) may come mid-form
-        "rate",
+        # a notice's button (rate a licence or a conversation with staff; reapply after a refusal) may come
+        # mid-form
+        "rate", "reapply",
+        # "继续刚才的": the form asks its question again
+        "resume",
     }
 )  # fmt: skip
-# Intents that interrupt even when the words could pass for an answer ("算了" is not a shop name), when NLU
-# is sure of them.
-DECISIVE = frozenset({"cancel", "request_human", "complain", "correct"})
+# Intents that interrupt even when the words could pass for an answer ("算了" is not a shop name, "我要继续"
+# is not a yes), when NLU is sure of them.
+DECISIVE = frozenset({"cancel", "request_human", "complain", "correct", "resume"})
 DECISIVE_CONFIDENCE = 0.9
 _QUESTION_WORDS = (
     "？",

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -21,30 +21,61 @@ log = logging.getLogger(__name__)
 
 UNAVAILABLE = "抱歉，暂时没能为您转接人工服务，请稍后再试；着急的话可以直接拨打 12345 政务服务便民热线。"
 FALLBACK = "nlu_fallback"
+# The same words again this soon are one message delivered twice (a double tap, a channel's retry) that got
+# past the gateway: the copy comes right after the first turn, whose actions may take a few seconds.
+DUPLICATE_SECONDS = 10.0
+
+
+def user_messages(tracker: Tracker) -> list[dict[str, Any]]:
+    """The applicant's messages, latest first, without those taken back (`UserUtteranceReverted`)."""
+    messages: list[dict[str, Any]] = []
+    reverted = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind in ("restart", "session_started"):
+            break
+        if kind == "rewind":
+            reverted += 1
+        elif kind == "user":
+            if reverted:
+                reverted -= 1
+            else:
+                messages.append(event)
+    return messages
 
 
 def recent_user_texts(tracker: Tracker, limit: int = 3) -> list[str]:
     """What the applicant said last (oldest first), so staff see why they were called without asking."""
     texts: list[str] = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            text = str(event.get("text") or "").strip()
-            if text and not is_command(text):
-                texts.append(text)
-            if len(texts) == limit:
-                break
+    for event in user_messages(tracker):
+        text = str(event.get("text") or "").strip()
+        if text and not is_command(text):
+            texts.append(text)
+        if len(texts) == limit:
+            break
     return texts[::-1]
 
 
 def previous_user_intent(tracker: Tracker) -> str | None:
     """The intent of the applicant's message before the latest one."""
-    seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen += 1
-            if seen == 2:
-                return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-    return None
+    messages = user_messages(tracker)
+    if len(messages) < 2:
+        return None
+    return ((messages[1].get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+def is_repeat_delivery(tracker: Tracker) -> bool:
+    """Whether the latest message is a copy of the one before: the same words within seconds."""
+    messages = user_messages(tracker)
+    if len(messages) < 2:
+        return False
+    latest, before = messages[0], messages[1]
+    text = str(latest.get("text") or "").strip()
+    try:
+        gap = float(latest["timestamp"]) - float(before["timestamp"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return bool(text) and text == str(before.get("text") or "").strip() and 0 <= gap <= DUPLICATE_SECONDS
 
 
 class ActionHandoff(BackendAction):
@@ -81,6 +112,10 @@ class ActionFallback(BackendAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if is_repeat_delivery(tracker):
+            # Already answered as the first copy: say nothing, and take the copy back so it never counts
+            # as a second misunderstanding (which would hand the person to staff).
+            return [UserUtteranceReverted()]
         if previous_user_intent(tracker) != FALLBACK:
             dispatcher.utter_message(response="utter_please_rephrase")
             return []

@@ -71,6 +71,33 @@ def find_number(text: str) -> float | None:
     return min(candidates)[1]
 
 
+# A count said as a total wins over the parts before it: "厨房三个人加我四个" is 4, "两个厨师一个服务员，一共
+# 三个" is 3. Longest first, so "加上我" is not read as "加" + "上我".
+_TOTAL = re.compile(
+    r"一共|总共|总计|合计|共计|加起来|算起来|加上我|算上我|连同我|包括我|加我|连我|含我|带我|共"
+)
+# Between the total word and its number: "一共是四个", "加上我就五个".
+_TOTAL_FILLER = re.compile(r"^[\s，,：:是有就才算为也]*")
+# The speaker added to a count with no total after it: "三个人加我" is 4.
+_PLUS_ME = re.compile(r"(?:再?加上?|算上|还有|外加)我(?:自己|本人)?[\s。.！!]*$")
+
+
+def stated_number(text: str) -> float | None:
+    """The number a reply states: the total when it names one ("三个人加我四个" → 4, "三个人加上我" → 4),
+    else the first number."""
+    text = text.translate(_FULLWIDTH)
+    for marker in reversed(list(_TOTAL.finditer(text))):
+        rest = _TOTAL_FILLER.sub("", text[marker.end() :], count=1)
+        if _ARABIC_NUMBER.match(rest) or _CHINESE_NUMBER.match(rest):
+            return find_number(rest)
+    plus_me = _PLUS_ME.search(text)
+    if plus_me:
+        counted = find_number(text[: plus_me.start()])
+        if counted is not None:
+            return counted + 1
+    return find_number(text)
+
+
 def as_number_value(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 2)
 
@@ -165,7 +192,9 @@ def parse_answer(question: dict[str, Any], text: str) -> tuple[bool, Any]:
     """(True, value) when `text` answers `question` (a catalog question), else (False, None)."""
     kind = question.get("type")
     if kind == "bool":
-        value = parse_yes_no(text)
+        value = question_yes_no(str(question.get("id") or ""), text)
+        if value is None:
+            value = parse_yes_no(text)
         return (value is not None, value)
     if kind == "choice":
         choice = parse_choice(text, question.get("options") or [])
@@ -173,7 +202,7 @@ def parse_answer(question: dict[str, Any], text: str) -> tuple[bool, Any]:
     if kind == "number":
         if _names_another_unit(question.get("unit"), text):
             return (False, None)
-        number = find_number(text)
+        number = stated_number(text)
         if number is None:
             if any(word in text for word in ("没有", "无", "零")) and (question.get("min") or 0) <= 0:
                 return (True, 0)
@@ -185,6 +214,42 @@ def parse_answer(question: dict[str, Any], text: str) -> tuple[bool, Any]:
             return (False, None)
         return (True, as_number_value(number))
     return (False, None)
+
+
+# Everyday answers that are a yes or a no to one question only. Keys are catalog question ids
+# (config/catalog/questions.yaml); for each, the words naming what is asked about (a yes, unless
+# negated right there: "不用代办", "没有燃气") and the words naming its alternative (a no: to 是否委托代办,
+# "自己办" means the applicant does it; to 后厨是否使用燃气, "烧煤的" means coal, not gas).
+BOOL_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "via_agent": (
+        ("代办", "帮办", "委托", "找人办", "找人帮", "中介"),
+        ("自己办", "自己来", "自己跑", "自己去", "亲自", "本人办", "我自己", "本人去"),
+    ),
+    "uses_gas": (
+        ("燃气", "煤气", "天然气", "液化气", "液化石油气", "气罐", "管道气"),
+        ("烧煤", "用煤", "煤炭", "蜂窝煤", "煤球", "煤炉", "电磁炉", "用电", "全电", "电的", "烧柴", "柴火",
+         "木炭", "炭火", "电炉"),
+    ),
+}  # fmt: skip
+_NEGATED_BEFORE = re.compile(r"(?:不|没|无|别)[^，,。；;]{0,2}$")
+_NEGATED_AFTER = re.compile(r"^[^，,。；;]{0,1}(?:不|没|无)")
+
+
+def question_yes_no(question_id: str, text: str) -> bool | None:
+    """A yes or no read through the words of one question (BOOL_WORDS); None when they do not decide."""
+    words = BOOL_WORDS.get(question_id)
+    if words is None:
+        return None
+    cleaned = re.sub(r"\s", "", text).lower()  # punctuation kept: it ends a negation's reach
+    yes_words, no_words = words
+    for word in sorted(yes_words, key=len, reverse=True):
+        at = cleaned.find(word)
+        if at >= 0:
+            before, after = cleaned[:at], cleaned[at + len(word) :]
+            return not (_NEGATED_BEFORE.search(before) or _NEGATED_AFTER.search(after))
+    if any(word in cleaned for word in no_words):
+        return False
+    return None
 
 
 # The words a number's unit comes as, by a question's unit. A reply in another question's unit answers that
@@ -276,6 +341,70 @@ def bare_value(kind: str, value: Any) -> str:
     the whole text when nothing would be left."""
     text = str(value or "").strip().strip("。.，,！!")
     return _VALUE_PREFIXES[kind].sub("", text).strip() or text
+
+
+# --- naming materials ------------------------------------------------------------------------------------
+
+# Everyday words for the catalog's words in material names (config/catalog/materials.yaml): "营业场所证明" is
+# the 经营场所使用证明, "供气合同" the 燃气使用安全证明.
+MATERIAL_WORDS = (
+    ("营业场所", "经营场所"),
+    ("店面", "经营场所"),
+    ("门面", "经营场所"),
+    ("铺面", "经营场所"),
+    ("供气合同", "燃气使用安全证明"),
+    ("燃气合同", "燃气使用安全证明"),
+    ("煤气合同", "燃气使用安全证明"),
+)
+
+
+def material_words(hint: str) -> str:
+    """A material as the applicant names it, in the catalog's words."""
+    for everyday, catalog in MATERIAL_WORDS:
+        hint = hint.replace(everyday, catalog)
+    return hint
+
+
+# --- handing a material in later, or promising instead -----------------------------------------------------
+
+# 告知承诺: a promise stands in for the material ("承诺书" is a material's name, not a promise).
+_PLEDGE = re.compile(r"告知承诺|承诺(?!书)|保证书?代替|签个?保证")
+# 容缺后补: the material comes after acceptance.
+_LATER = re.compile(
+    r"容缺|后补|再补|补交|晚[点些一]|迟[点些一]|以后[交给发传]|后面[交给发传]|回头[交给发传]|过[几两]天|"
+    r"过段时间|等.{0,6}(?:下来|办好|出来|签好|拿到)|先不[交给发传]|还没[有办拿签弄]"
+)
+
+
+def commitment_kind(text: str | None) -> str | None:
+    """What the applicant asks for instead of handing a material in now: 'pledge' (告知承诺), 'later'
+    (容缺后补), or None when the words say neither (or both)."""
+    said = str(text or "")
+    pledge, later = bool(_PLEDGE.search(said)), bool(_LATER.search(said))
+    if pledge == later:
+        return None
+    return "pledge" if pledge else "later"
+
+
+_ASKS = re.compile(r"[吗呢？?]|能不能|可不可以|行不行|能否|是否|可以不")
+
+
+def asks_whether(text: str | None) -> bool:
+    """A question ("…后面再补可以吗") rather than a decision ("…过几天再交")."""
+    return bool(_ASKS.search(str(text or "")))
+
+
+_AROUND_A_MATERIAL = re.compile(
+    r"告知承诺|承诺(?!书)|保证书?代替|容缺|后补|再补|补交|晚[点些一]|迟[点些一]|过[几两]天|过段时间|"
+    r"下来|办好|出来|签好|拿到|还没有?|先不|代替|可以吗|可不可以|行不行|能不能|能否|行吗|好吗|可以|后面|以后|回头|"
+    r"这个|那个|这份|那份|材料|[吗呢吧啊呀我你们想要先用选办的了就再交给发传补等]"
+)
+
+
+def commitment_subject(text: str | None) -> str:
+    """The words naming the material in a request to hand it in later or promise instead:
+    "设施设备清单后面再补可以吗" → "设施设备清单"; empty when none are left."""
+    return _AROUND_A_MATERIAL.sub("", _normalise(str(text or "")))
 
 
 # --- identifiers -----------------------------------------------------------------------------------------

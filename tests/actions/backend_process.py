@@ -200,6 +200,17 @@ class BackendProcess:
         self.provide(applicant, created)
         return dict(self.call("POST", f"/applications/{created['code']}/submit", applicant=applicant))
 
+    def refuse(self, applicant: str, application: dict[str, Any], reason: str) -> dict[str, Any]:
+        """The department of the first pending task refuses it (不予许可): the application is `rejected`."""
+        task = next(t for t in application["tasks"] if t["status"] == "pending")
+        self.call(
+            "POST",
+            f"/tasks/{task['id']}/decisions",
+            {"decision": "reject", "reason": reason},
+            token=self.staff_token(),
+        )
+        return dict(self.call("GET", f"/applications/{application['code']}", applicant=applicant))
+
     def issue_licence(self, applicant: str, package_id: str = "bookstore") -> dict[str, Any]:
         """An application approved by every department, so its comprehensive licence exists."""
         application = self.accepted_application(applicant, package_id)

@@ -8,6 +8,7 @@ import pytest
 
 from actions.applications import (
     ActionAttachMaterial,
+    ActionCommitMaterial,
     ActionShowMissingMaterials,
     ActionShowProgress,
     ActionStartApplication,
@@ -512,3 +513,169 @@ async def test_a_correction_never_reads_as_complete_while_promises_are_owed(api,
     assert f"另有 {len(owed)} 份容缺后补的材料，请在期限内补交" in ran.text
     for material in owed:
         assert f"· {material['name']}：{due(material)}" in ran.text
+
+
+# --- naming the material before the photo; the same photo twice --------------------------------------------
+
+
+def restaurant_with_gas(api, applicant, **answers):
+    """A restaurant draft whose list has the gas contract (燃气使用安全证明) and the lease."""
+    chosen = {**api.complete_answers("restaurant"), "premises": "leased", "uses_gas": True, **answers}
+    return api.application(applicant, "restaurant", answers=chosen)
+
+
+def named(applicant, text, hint, **slots):
+    return tracker_state(applicant, text, "upload_material", entities={"material_hint": hint}, slots=slots)
+
+
+async def test_a_material_named_in_words_takes_the_next_photo(api, applicant, domain):
+    # The tester's case: "这是燃气合同", then a photo, which was filed as the lease.
+    code = restaurant_with_gas(api, applicant)["code"]
+    ran = await run_action(ActionAttachMaterial(), named(applicant, "这是燃气合同", "燃气合同"), domain)
+    assert "请上传【燃气使用安全证明】" in ran.text
+    assert ran.slots["material_hint"] == "gas_safety_proof"
+    photo = api.upload(applicant)["file_id"]
+    ran = await run_action(ActionAttachMaterial(), photo_state(applicant, code, photo, **ran.slots), domain)
+    assert ran.texts[0].startswith(f"已收到，已作为【燃气使用安全证明】登记到申请 {code}。")
+    assert ran.slots["material_hint"] is None
+    for said, hint, name in [
+        ("下面这张是租赁合同", "租赁合同", "房屋租赁合同"),
+        ("发个供气合同", "供气合同", "燃气使用安全证明"),
+    ]:
+        ran = await run_action(ActionAttachMaterial(), named(applicant, said, hint), domain)
+        assert f"请上传【{name}】" in ran.text, said
+
+
+async def test_the_everyday_name_of_the_premises_proof(api, applicant, domain):
+    api.application(applicant)  # premises not answered yet: the list asks for 经营场所使用证明
+    ran = await run_action(
+        ActionAttachMaterial(), named(applicant, "发个营业场所证明", "营业场所证明"), domain
+    )
+    assert "请上传【经营场所使用证明】" in ran.text
+
+
+async def test_the_same_photo_is_not_filed_as_a_second_material(api, applicant, domain):
+    created = restaurant_with_gas(api, applicant)
+    code = created["code"]
+    photo = api.upload(applicant)["file_id"]
+    ran = await run_action(
+        ActionAttachMaterial(), photo_state(applicant, code, photo, material_hint="lease_contract"), domain
+    )
+    assert "已作为【房屋租赁合同】登记" in ran.text
+    # The same picture again (the backend gives one person's identical upload the same id), as the gas one.
+    again = api.upload(applicant)["file_id"]
+    assert again == photo
+    ran = await run_action(
+        ActionAttachMaterial(), photo_state(applicant, code, again, material_hint="gas_safety_proof"), domain
+    )
+    assert "这张和已登记为【房屋租赁合同】的是同一份文件，没有再登记为【燃气使用安全证明】" in ran.text
+    assert ran.slots == {"file_id": None, "material_hint": "gas_safety_proof", "application_code": code}
+    items = {
+        m["material_id"]: m
+        for m in api.call("GET", f"/applications/{code}", applicant=applicant)["materials"]
+    }
+    assert items["gas_safety_proof"]["status"] == "missing" and items["gas_safety_proof"]["file_ids"] == []
+    # Another picture is taken for it.
+    other = api.upload(applicant, seed=3)["file_id"]
+    kept = ran.slots["material_hint"]
+    ran = await run_action(
+        ActionAttachMaterial(), photo_state(applicant, code, other, material_hint=kept), domain
+    )
+    assert "已作为【燃气使用安全证明】登记" in ran.text
+
+
+# --- 容缺后补 / 告知承诺 chosen in chat ---------------------------------------------------------------------
+
+
+def asking(applicant, text, hint=None, **entities):
+    if hint:
+        entities["material_hint"] = hint
+    return tracker_state(applicant, text, "commit_material", entities=entities)
+
+
+def item_of(api, applicant, code, material_id):
+    current = api.call("GET", f"/applications/{code}", applicant=applicant)
+    return next(m for m in current["materials"] if m["material_id"] == material_id)
+
+
+async def test_asking_to_hand_a_material_in_later_offers_what_the_backend_allows(api, applicant, domain):
+    created = restaurant_with_gas(api, applicant)
+    code = created["code"]
+    equipment = next(m for m in created["materials"] if m["material_id"] == "food_equipment_list")
+    assert equipment["can_supply_later"] and equipment["can_pledge"]
+    # The tester's words got "请上传…": now both ways, the deadline and what a promise means.
+    ran = await run_action(
+        ActionCommitMaterial(), asking(applicant, "设施设备清单后面再补可以吗", "设备清单"), domain
+    )
+    assert "【食品经营设施设备清单】可以这样办" in ran.text
+    assert f"{due({'commitment_deadline': equipment['supply_later_by']})}" in ran.text
+    assert "告知承诺：" in ran.text and "不用再提交这份材料" in ran.text
+    assert "请上传" not in ran.text
+    chosen = '/commit_material{"material_hint": "food_equipment_list", "commitment_kind": "%s"}'
+    assert ran.buttons == [
+        {"title": "容缺后补", "payload": chosen % "later"},
+        {"title": "告知承诺", "payload": chosen % "pledge"},
+    ]
+    assert item_of(api, applicant, code, "food_equipment_list")["status"] == "missing"
+
+    # The button chooses.
+    pressed = asking(applicant, ran.buttons[1]["payload"], "food_equipment_list", commitment_kind="pledge")
+    ran = await run_action(ActionCommitMaterial(), pressed, domain)
+    assert "【食品经营设施设备清单】按告知承诺办理" in ran.text
+    assert item_of(api, applicant, code, "food_equipment_list")["status"] == "pledged"
+
+    # Said outright (no question): done at once, with the deadline the backend set.
+    ran = await run_action(
+        ActionCommitMaterial(), asking(applicant, "燃气合同过几天再交", "燃气合同"), domain
+    )
+    gas = item_of(api, applicant, code, "gas_safety_proof")
+    assert gas["status"] == "committed"
+    assert f"【燃气使用安全证明】按容缺后补办理：受理不等这份材料，请在{due(gas)}" in ran.text
+    assert "还差" in ran.text and "下一份请上传" in ran.text
+
+
+async def test_a_key_material_may_only_be_promised_where_the_catalog_allows(api, applicant, domain):
+    created = restaurant_with_gas(api, applicant, cold_dishes=True)
+    code = created["code"]
+    # The lease is key and no promise covers it: it must come now, and the next photo is it.
+    ran = await run_action(
+        ActionCommitMaterial(), asking(applicant, "租赁合同能晚点交吗", "租赁合同"), domain
+    )
+    assert "【房屋租赁合同】是关键材料，不能容缺后补，也不适用告知承诺" in ran.text
+    assert "请上传【房屋租赁合同】" in ran.text and ran.buttons == []
+    assert ran.slots["material_hint"] == "lease_contract"
+    # The special room's description is key, but 告知承诺 may stand in for it.
+    ran = await run_action(
+        ActionCommitMaterial(), asking(applicant, "专间说明后面再补行吗", "专间说明"), domain
+    )
+    assert "【专间设置说明】不能容缺后补，但可以这样办：" in ran.text and "告知承诺：" in ran.text
+    assert [b["title"] for b in ran.buttons] == ["告知承诺"]
+    assert item_of(api, applicant, code, "special_room_description")["status"] == "missing"
+
+
+async def test_without_a_material_named_the_ones_that_may_wait_are_offered(api, applicant, domain):
+    restaurant_with_gas(api, applicant)
+    ran = await run_action(ActionCommitMaterial(), asking(applicant, "有些材料能不能先承诺"), domain)
+    assert "想把哪份材料容缺后补或告知承诺" in ran.text
+    assert "· 燃气使用安全证明：可容缺后补、可告知承诺" in ran.text
+    assert "房屋租赁合同" not in ran.text
+    assert '/commit_material{"material_hint": "gas_safety_proof"}' in [b["payload"] for b in ran.buttons]
+
+
+async def test_before_applying_the_checklist_says_what_a_material_allows(api, applicant, domain):
+    state = tracker_state(
+        applicant,
+        "设施设备清单后面再补可以吗",
+        "commit_material",
+        entities={"material_hint": "设备清单"},
+        slots={"industry": "restaurant"},
+    )
+    ran = await run_action(ActionCommitMaterial(), state, domain)
+    assert "【食品经营设施设备清单】可以容缺后补" in ran.text and "也可以告知承诺" in ran.text
+    assert {"title": "我要申请", "payload": "/start_application"} in ran.buttons
+
+
+async def test_after_acceptance_nothing_more_can_be_promised(api, applicant, domain):
+    accepted, _owed = accepted_with_promises(api, applicant, promised=1)
+    ran = await run_action(ActionCommitMaterial(), asking(applicant, "设备清单能后补吗", "设备清单"), domain)
+    assert f"申请 {accepted['code']} 已经受理，容缺后补和告知承诺要在提交前选择" in ran.text

@@ -82,6 +82,8 @@ async def test_time_limits_of_the_industry(api, applicant, domain):
     ran = await run_action(ActionTimeLimit(), state, domain)
     assert "并行审批" in ran.text
     assert "食品经营许可证：承诺3个工作日（法定10个工作日）" in ran.text
+    # The food licence waits for registration's day: four in all, and the reply says why.
+    assert "全部办齐承诺4个工作日" in ran.text and "营业执照的时限加上" in ran.text
 
 
 async def test_time_limit_without_industry_asks_for_it(api, applicant, domain):

@@ -424,6 +424,44 @@ async def test_an_answer_wins_over_a_doubtful_intent(api, applicant, domain):
     assert ran.slots["checklist_answers"]["answers"]["uses_gas"] is False
 
 
+async def test_everyday_answers_are_read_against_the_question(api, applicant, domain):
+    # Coal is not gas, whatever intent NLU guessed; the reading is said back, so a misreading shows.
+    for intent, candidate in [("inform", "烧煤的"), ("affirm", "yes")]:
+        ran = await validate(
+            domain,
+            applicant,
+            "烧煤的",
+            intent,
+            requested="checklist_answer",
+            candidates={"checklist_answer": candidate},
+            slots=ASKING_GAS,
+        )
+        assert ran.slots["checklist_answers"]["answers"]["uses_gas"] is False, intent
+        assert "“后厨是否使用燃气（天然气、液化石油气）”记为“否”" in ran.text
+    # Asked whether an agent handles it, "自己办" means no agent.
+    ran = await validate(
+        domain,
+        applicant,
+        "自己办",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "自己办"},
+        slots={**ASKING_GAS, "checklist_question": "via_agent"},
+    )
+    assert ran.slots["checklist_answers"]["answers"]["via_agent"] is False
+    assert "抱歉" not in ran.text
+    # A count stated as a total: the total wins.
+    ran = await validate(
+        domain,
+        applicant,
+        "厨房三个人加我四个",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "厨房三个人加我四个"},
+        slots=ASKING_HANDLERS,
+    )
+    assert ran.slots["checklist_answers"]["answers"]["food_handlers"] == 4
+    assert ran.messages == []
+
+
 async def test_interruptions_reject_the_form_so_their_rule_answers(api, applicant, domain):
     for reply, intent in [
         ("转人工", "request_human"),

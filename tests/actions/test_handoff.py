@@ -1,5 +1,7 @@
 """Handoff to a person: asked, complaints, and the second misunderstanding in a row."""
 
+import pytest
+
 from actions.handoff import ActionFallback, ActionHandoff
 from tests.actions.conftest import run_action, tracker_state, user_event
 
@@ -32,3 +34,46 @@ async def test_first_misunderstanding_asks_to_rephrase_second_hands_off(api, app
     assert "还是没能理解" in ran.texts[0]
     assert ran.messages[-1]["custom"]["handoff"]["id"] == int(ran.slots["handoff_id"])
     assert api.call("GET", "/handoffs/current", applicant=applicant)["reason"] == "fallback"
+
+
+def at(event: dict, timestamp: float) -> dict:
+    return {**event, "timestamp": timestamp}
+
+
+async def test_a_message_delivered_twice_is_not_a_second_misunderstanding(api, applicant, domain):
+    # The copy of a message the assistant did not understand: silence, and it is taken back, so the
+    # applicant's next unclear message is still the first one.
+    first = at(user_event("嗯那个啥", "nlu_fallback"), 1000.0)
+    state = tracker_state(applicant, events=[first, {"event": "bot", "text": "抱歉，我没太明白。"}])
+    state["events"].append(at(user_event("嗯那个啥", "nlu_fallback"), 1002.5))
+    ran = await run_action(ActionFallback(), state, domain)
+    assert ran.messages == [] and ran.events == [{"event": "rewind", "timestamp": None}]
+    with pytest.raises(AssertionError, match="404"):
+        api.call("GET", "/handoffs/current", applicant=applicant)  # nobody was called
+
+    # The copy of an understood message that no longer fits the conversation: silence too.
+    answered = at(user_event("面积120平", "inform"), 2000.0)
+    state = tracker_state(applicant, events=[answered, {"event": "bot", "text": "好的。"}])
+    state["events"].append(at(user_event("面积120平", "nlu_fallback"), 2003.0))
+    ran = await run_action(ActionFallback(), state, domain)
+    assert ran.messages == [] and ran.events == [{"event": "rewind", "timestamp": None}]
+
+    # After a copy was taken back, an unclear message is the first misunderstanding, not the second.
+    history = [
+        first,
+        {"event": "bot", "text": "抱歉，我没太明白。"},
+        at(user_event("嗯那个啥", "nlu_fallback"), 1002.5),
+        {"event": "rewind"},
+        at(user_event("好的", "affirm"), 1100.0),
+        {"event": "bot", "text": "好的。"},
+    ]
+    state = tracker_state(applicant, events=history)
+    state["events"].append(at(user_event("那个那个", "nlu_fallback"), 1200.0))
+    ran = await run_action(ActionFallback(), state, domain)
+    assert ran.responses() == ["utter_please_rephrase"]
+
+    # The same words said again later are a new message.
+    state = tracker_state(applicant, events=[first, {"event": "bot", "text": "抱歉，我没太明白。"}])
+    state["events"].append(at(user_event("嗯那个啥", "nlu_fallback"), 1060.0))
+    ran = await run_action(ActionFallback(), state, domain)
+    assert "还是没能理解" in ran.texts[0]

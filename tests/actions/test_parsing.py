@@ -4,15 +4,20 @@ import pytest
 
 from actions.parsing import (
     application_code,
+    asks_whether,
     bare_value,
     best_match,
     chinese_to_number,
+    commitment_kind,
+    commitment_subject,
     find_number,
     licence_number,
+    material_words,
     parse_answer,
     parse_choice,
     parse_score,
     parse_yes_no,
+    stated_number,
 )
 
 ENTITY_TYPE = {
@@ -33,6 +38,8 @@ PREMISES = {
 AREA = {"id": "area", "type": "number", "unit": "平方米", "min": 1, "max": 100000}
 HANDLERS = {"id": "food_handlers", "type": "number", "unit": "人", "min": 0, "max": 1000}
 TAKEAWAY = {"id": "takeaway", "type": "bool"}
+USES_GAS = {"id": "uses_gas", "type": "bool"}
+VIA_AGENT = {"id": "via_agent", "type": "bool"}
 
 
 @pytest.mark.parametrize(
@@ -140,6 +147,95 @@ def test_answers_are_read_against_the_question_asked():
     assert parse_answer(AREA, "5个人") == (False, None)
     assert parse_answer(HANDLERS, "5个人，店面60平") == (True, 5)
     assert parse_answer(AREA, "60") == (True, 60)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("厨房三个人加我四个", 4),
+        ("两个厨师一个服务员，一共三个", 3),
+        ("一共四个人", 4),  # the 一 of 一共 is not a count
+        ("加上我一共是5个", 5),
+        ("总共有十二个", 12),
+        ("连我三个", 3),
+        ("厨房三个人加上我", 4),
+        ("厨师3个，再加我", 4),
+        ("前面80平后面120平，总共200平", 200),
+        ("5个人，店面60平", 5),
+        ("3个人", 3),
+        ("没数字", None),
+    ],
+)
+def test_a_stated_total_wins_over_its_parts(text, value):
+    assert stated_number(text) == value
+
+
+def test_counts_are_read_as_totals():
+    assert parse_answer(HANDLERS, "厨房三个人加我四个") == (True, 4)
+    assert parse_answer(HANDLERS, "厨房三个人，加上我") == (True, 4)
+    assert parse_answer(AREA, "大厅一百平，后厨加库房一共一百五十平") == (True, 150)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "value"),
+    [
+        # 是否委托他人代为办理: doing it oneself is a no.
+        (VIA_AGENT, "自己办", False),
+        (VIA_AGENT, "我自己去跑", False),
+        (VIA_AGENT, "不用代办，自己办", False),
+        (VIA_AGENT, "不是自己办，找代办", True),
+        (VIA_AGENT, "委托给中介", True),
+        (VIA_AGENT, "没有委托", False),
+        (VIA_AGENT, "需要", True),
+        # 后厨是否使用燃气: coal, wood or electricity is a no; 煤气 is gas.
+        (USES_GAS, "烧煤的", False),
+        (USES_GAS, "用蜂窝煤", False),
+        (USES_GAS, "全用电磁炉", False),
+        (USES_GAS, "不用燃气，烧煤", False),
+        (USES_GAS, "烧煤气", True),
+        (USES_GAS, "用的液化气罐", True),
+        (USES_GAS, "燃气没有", False),
+        (USES_GAS, "是", True),
+        (USES_GAS, "随便问问", None),
+        # Words of one question mean nothing to another.
+        (TAKEAWAY, "自己办", None),
+    ],
+)
+def test_everyday_words_answer_the_question_they_belong_to(question, text, value):
+    assert parse_answer(question, text) == (value is not None, value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "subject", "asks"),
+    [
+        ("设施设备清单后面再补可以吗", "later", "设施设备清单", True),
+        ("燃气合同用告知承诺", "pledge", "燃气合同", False),
+        ("健康证还没办下来", "later", "健康证", False),
+        ("等健康证办好了再交", "later", "健康证", False),
+        ("燃气合同过几天再交", "later", "燃气合同", False),
+        ("先不交设备清单", "later", "设备清单", False),
+        ("设备清单承诺代替行不行", "pledge", "设备清单", True),
+        ("能不能先承诺", "pledge", "", True),
+        # 承诺书 is a material's name, not a promise.
+        ("食品安全承诺书晚点交", "later", "食品安全承诺书", False),
+        ("承诺书晚点再交可以吗", "later", "承诺书", True),
+    ],
+)
+def test_asking_to_hand_a_material_in_later_or_to_promise(text, kind, subject, asks):
+    assert commitment_kind(text) == kind
+    assert commitment_subject(text) == subject
+    assert asks_whether(text) is asks
+
+
+def test_everyday_material_names_become_the_catalogs():
+    assert material_words("营业场所证明") == "经营场所证明"
+    assert material_words("供气合同") == "燃气使用安全证明"
+    assert material_words("身份证") == "身份证"
+    assert best_match(
+        material_words("营业场所证明"),
+        [("premises_proof", "经营场所使用证明"), ("premises_layout", "经营场所平面布局图")],
+        min_score=0.4,
+    ) == ["premises_proof"]
 
 
 @pytest.mark.parametrize(

@@ -156,6 +156,28 @@ def test_an_application_with_an_upload_and_a_confirmed_submission(assistant: Ass
     assert f"提交成功！申请 {code.group(1)} 已受理" in submitted
 
 
+def test_a_refused_application_is_applied_for_again_and_submitted(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    refused = assistant.backend.refuse(
+        sender, assistant.backend.accepted_application(sender), "经营场所为住宅"
+    )
+    # The refusal notice's button, or words: both reapply.
+    replies = assistant.say(sender, "整改好了能重新申请吗")
+    said = texts(replies)
+    code = re.search(r"新的统一编码：(ZL-\d{8}-[0-9A-Z]{6})", said)
+    assert code and f"原申请 {refused['code']} 不予许可" in said, said
+    assert "营业执照：不予许可，理由：经营场所为住宅" in said and "都已带过来" in said
+    assert {"title": "提交申请", "payload": "/submit_application"} in buttons(replies)
+    again = texts(assistant.say(sender, "/reapply"))
+    assert f"新建过一份申请，统一编码 {code.group(1)}" in again
+
+    assert "确认提交吗？" in texts(assistant.say(sender, "提交申请"))
+    submitted = texts(assistant.say(sender, "/affirm"))
+    assert f"提交成功！申请 {code.group(1)} 已受理" in submitted
+    new = assistant.backend.call("GET", f"/applications/{code.group(1)}", applicant=sender)
+    assert new["previous_code"] == refused["code"] and new["status"] == "accepted"
+
+
 def ratings_posted(assistant: Assistant, sender: str) -> list[dict]:
     """The ratings the backend recorded for `sender` (its rating.created events), oldest first."""
     found, after = [], 0
@@ -265,3 +287,80 @@ def test_the_tracker_lives_in_redis_and_keeps_only_the_current_session(assistant
     assert [e["text"] for e in after if e["event"] == "user"] == ["你好", "谢谢"]
     carried = {e["name"]: e["value"] for e in after if e["event"] == "slot"}
     assert slots and all(carried.get(name) == value for name, value in slots.items()), (slots, carried)
+
+
+# --- the tester's conversations ------------------------------------------------------------------------
+
+
+def photo_message(assistant: Assistant, sender: str, seed: int = 0) -> str:
+    """A photo as the gateway forwards it (the file stored first, then its id)."""
+    photo = assistant.backend.upload(sender, seed=seed)
+    payload = json.dumps({"file_id": photo["file_id"], "content_type": "image/jpeg"}, separators=(",", ":"))
+    return f"/upload_material{payload}"
+
+
+def test_a_material_named_in_words_takes_the_next_photo_and_only_that(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    answers = {**assistant.backend.complete_answers("restaurant"), "premises": "leased", "uses_gas": True}
+    code = assistant.backend.application(sender, "restaurant", answers=answers)["code"]
+    # "这是燃气合同" once fell back, and the photo after it was filed as the lease.
+    assert "请上传【燃气使用安全证明】" in texts(assistant.say(sender, "这是燃气合同"))
+    filed = texts(assistant.say(sender, photo_message(assistant, sender)))
+    assert f"已作为【燃气使用安全证明】登记到申请 {code}" in filed
+    # A name said, then something else: the photo after that goes by the list, not by the old name.
+    assert "请上传【房屋租赁合同】" in texts(assistant.say(sender, "下面这张是租赁合同"))
+    assert f"申请 {code}" in texts(assistant.say(sender, "办到哪一步了"))
+    filed = texts(assistant.say(sender, photo_message(assistant, sender, seed=1)))
+    assert "已作为【证照联办综合申请表】登记" in filed
+    # The gas contract's photo again, announced as the lease: a warning, not a second filing.
+    assistant.say(sender, "这是租赁合同")
+    warned = texts(assistant.say(sender, photo_message(assistant, sender)))
+    assert "同一份文件，没有再登记为【房屋租赁合同】" in warned
+    application = assistant.backend.call("GET", f"/applications/{code}", applicant=sender)
+    lease = next(m for m in application["materials"] if m["material_id"] == "lease_contract")
+    assert lease["status"] == "missing"
+
+
+def test_handing_a_material_in_later_or_promising_is_chosen_in_chat(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    answers = assistant.backend.complete_answers("restaurant")
+    code = assistant.backend.application(sender, "restaurant", answers=answers)["code"]
+    offered = assistant.say(sender, "设施设备清单后面再补可以吗")
+    said = texts(offered)
+    assert "【食品经营设施设备清单】可以这样办" in said and "前补交" in said and "告知承诺：" in said
+    assert "请上传" not in said
+    pledge = next(b["payload"] for b in buttons(offered) if b["title"] == "告知承诺")
+    assert "按告知承诺办理" in texts(assistant.say(sender, pledge))
+    application = assistant.backend.call("GET", f"/applications/{code}", applicant=sender)
+    item = next(m for m in application["materials"] if m["material_id"] == "food_equipment_list")
+    assert item["status"] == "pledged"
+
+
+def test_going_on_with_the_questionnaire_is_not_a_cancel(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    assert "以什么形式开办" in texts(assistant.say(sender, "我要开饭店，帮我列下材料"))
+    assert "自有房产还是租赁" in texts(assistant.say(sender, "个体户"))
+    going_on = texts(assistant.say(sender, "继续刚才的"))
+    assert "自有房产还是租赁" in going_on and "停止" not in going_on and "取消" not in going_on
+    assistant.say(sender, "算了")
+    resumed = texts(assistant.say(sender, "接着办"))
+    assert "接着上次的问题继续（已回答 1 题）" in resumed and "自有房产还是租赁" in resumed
+
+
+def test_everyday_answers_to_the_questionnaire(assistant: Assistant) -> None:
+    sender = assistant.new_sender()
+    assistant.say(sender, "我要开饭店，帮我列下材料")
+    checklist = answer_until_checklist(
+        assistant,
+        sender,
+        {
+            **RESTAURANT_REPLIES,
+            "从业人员有几人": "厨房三个人加我四个",
+            "燃气": "烧煤的",
+            "代办": "自己办",
+        },
+    )
+    said = texts(checklist)
+    assert "直接接触入口食品的从业人员有几人（含您本人）：4 人" in said
+    assert "后厨是否使用燃气（天然气、液化石油气）：否" in said
+    assert "是否委托他人或政务服务中心帮办代办人员代为办理：否" in said
