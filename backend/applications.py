@@ -516,7 +516,7 @@ async def submit(session: AsyncSession, *, domain: Domain, applicant_key: str, c
         operation=application.operation,
         package_name=package_name(domain, application.package_id),
         promised_days=application_promised_days(domain, application),
-        tasks=[_task_summary(domain, t) for t in application.tasks],
+        tasks=[task_summary(domain, t) for t in application.tasks],
     )
     await session.commit()
     return application
@@ -645,7 +645,7 @@ async def _resubmit(
         "application.resubmitted",
         applicant=applicant_key,
         application_code=application.code,
-        tasks=[_task_summary(domain, t) for t in returned],
+        tasks=[task_summary(domain, t) for t in returned],
     )
     await session.commit()
     return application
@@ -791,7 +791,7 @@ def department_name(domain: Domain, department_id: str) -> str:
     return department.name if department else department_id
 
 
-def _task_summary(domain: Domain, task: DepartmentTask) -> dict[str, Any]:
+def task_summary(domain: Domain, task: DepartmentTask) -> dict[str, Any]:
     return {
         "task_id": task.id,
         "licence_name": licence_name(domain, task.matter_id),

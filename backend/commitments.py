@@ -8,7 +8,7 @@ Each notice is sent once per material and deadline: what was sent is recorded (`
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,70 +31,48 @@ BATCH = 500
 
 
 async def send_due_reminders(session: AsyncSession, *, domain: Domain, today: date | None = None) -> int:
+    """Once per material whose deadline is within the reminder window: a `commitment.due_soon` notice."""
     today = today or domain.today()
     horizon = domain.calendar.add_working_days(today, domain.settings.commitment_reminder_working_days)
-    rows = (
-        await session.execute(
-            select(ApplicationMaterial, Application)
-            .join(Application, ApplicationMaterial.application_id == Application.id)
-            .outerjoin(
-                CommitmentReminder,
-                and_(
-                    CommitmentReminder.material_row_id == ApplicationMaterial.id,
-                    CommitmentReminder.deadline == ApplicationMaterial.commitment_deadline,
-                ),
-            )
-            .where(
-                ApplicationMaterial.status == "committed",
-                ApplicationMaterial.commitment_deadline >= today,
-                ApplicationMaterial.commitment_deadline <= horizon,
-                CommitmentReminder.id.is_(None),
-                Application.status.in_(REMINDED_STATUSES),
-            )
-            .order_by(ApplicationMaterial.commitment_deadline, ApplicationMaterial.id)
-            .limit(BATCH)
-        )
-    ).all()
-    sent = 0
-    names = _Names(domain)
-    for item, application in rows:
-        deadline = item.commitment_deadline
-        assert deadline is not None
-        if not await _first(session, CommitmentReminder(material_row_id=item.id, deadline=deadline)):
-            continue
-        events.record(
-            session,
-            "commitment.due_soon",
-            applicant=application.applicant.key,
-            application_code=application.code,
-            material_id=item.material_id,
-            material_name=names.of(application, item.material_id),
-            due_date=deadline.isoformat(),
-        )
-        sent += 1
-    await session.commit()
-    return sent
+    window = (
+        ApplicationMaterial.commitment_deadline >= today,
+        ApplicationMaterial.commitment_deadline <= horizon,
+    )
+    return await _notify_once(session, domain, CommitmentReminder, "commitment.due_soon", window)
 
 
 async def send_overdue_notices(session: AsyncSession, *, domain: Domain, today: date | None = None) -> int:
     """Once per material whose deadline has passed without it: a polite notice for the applicant (what,
     due when, how to hand it in now). Staff see the same in the console (`overdue_materials`)."""
     today = today or domain.today()
+    window = (ApplicationMaterial.commitment_deadline < today,)
+    return await _notify_once(session, domain, CommitmentOverdue, "commitment.overdue", window)
+
+
+async def _notify_once(
+    session: AsyncSession,
+    domain: Domain,
+    mark: type[CommitmentReminder] | type[CommitmentOverdue],
+    event: str,
+    window: tuple[ColumnElement[bool], ...],
+) -> int:
+    """Record `event` for each promised material whose deadline is in `window` and that has no `mark` for
+    that deadline yet; the mark is written first, so each notice goes out once."""
     rows = (
         await session.execute(
             select(ApplicationMaterial, Application)
             .join(Application, ApplicationMaterial.application_id == Application.id)
             .outerjoin(
-                CommitmentOverdue,
+                mark,
                 and_(
-                    CommitmentOverdue.material_row_id == ApplicationMaterial.id,
-                    CommitmentOverdue.deadline == ApplicationMaterial.commitment_deadline,
+                    mark.material_row_id == ApplicationMaterial.id,
+                    mark.deadline == ApplicationMaterial.commitment_deadline,
                 ),
             )
             .where(
                 ApplicationMaterial.status == "committed",
-                ApplicationMaterial.commitment_deadline < today,
-                CommitmentOverdue.id.is_(None),
+                *window,
+                mark.id.is_(None),
                 Application.status.in_(REMINDED_STATUSES),
             )
             .order_by(ApplicationMaterial.commitment_deadline, ApplicationMaterial.id)
@@ -106,11 +84,11 @@ async def send_overdue_notices(session: AsyncSession, *, domain: Domain, today: 
     for item, application in rows:
         deadline = item.commitment_deadline
         assert deadline is not None
-        if not await _first(session, CommitmentOverdue(material_row_id=item.id, deadline=deadline)):
+        if not await _first(session, mark(material_row_id=item.id, deadline=deadline)):
             continue
         events.record(
             session,
-            "commitment.overdue",
+            event,
             applicant=application.applicant.key,
             application_code=application.code,
             material_id=item.material_id,

@@ -15,6 +15,7 @@ from backend.applications import (
     package_name,
     promised_days,
     requirements,
+    task_summary,
 )
 from backend.domain import Domain
 from backend.errors import Forbidden, InvalidInput, InvalidState, NotFound
@@ -286,8 +287,8 @@ async def _on_status_change(
             licence_name=licence_name(domain, refused.matter_id),
             department_name=department_name(domain, refused.department_id),
             reason=refused.reason,
-            closed=[_matter(domain, t) for t in application.tasks if t.status == "closed"],
-            approved=[_matter(domain, t) for t in application.tasks if t.status == "approved"],
+            closed=[task_summary(domain, t) for t in application.tasks if t.status == "closed"],
+            approved=[task_summary(domain, t) for t in application.tasks if t.status == "approved"],
         )
     elif application.status == "needs_correction":
         events.record(
@@ -298,11 +299,3 @@ async def _on_status_change(
             problems=[p for t in application.tasks for p in t.problems],
             notice_url=notice_path(domain.settings, application.code),
         )
-
-
-def _matter(domain: Domain, task: DepartmentTask) -> dict[str, Any]:
-    return {
-        "task_id": task.id,
-        "licence_name": licence_name(domain, task.matter_id),
-        "department_name": department_name(domain, task.department_id),
-    }

@@ -200,15 +200,14 @@ class BackendProcess:
         self.provide(applicant, created)
         return dict(self.call("POST", f"/applications/{created['code']}/submit", applicant=applicant))
 
+    def decide(self, task_id: int, decision: dict[str, Any], token: str | None = None) -> Any:
+        """A department's decision on a task, as staff (the admin token unless one is given)."""
+        return self.call("POST", f"/tasks/{task_id}/decisions", decision, token=token or self.staff_token())
+
     def refuse(self, applicant: str, application: dict[str, Any], reason: str) -> dict[str, Any]:
         """The department of the first pending task refuses it (不予许可): the application is `rejected`."""
         task = next(t for t in application["tasks"] if t["status"] == "pending")
-        self.call(
-            "POST",
-            f"/tasks/{task['id']}/decisions",
-            {"decision": "reject", "reason": reason},
-            token=self.staff_token(),
-        )
+        self.decide(task["id"], {"decision": "reject", "reason": reason})
         return dict(self.call("GET", f"/applications/{application['code']}", applicant=applicant))
 
     def issue_licence(self, applicant: str, package_id: str = "bookstore") -> dict[str, Any]:
@@ -222,5 +221,5 @@ class BackendProcess:
             if not open_tasks:
                 return dict(current)
             for task in pending:
-                self.call("POST", f"/tasks/{task['id']}/decisions", {"decision": "approve"}, token=token)
+                self.decide(task["id"], {"decision": "approve"}, token)
         return dict(self.call("GET", f"/applications/{application['code']}", applicant=applicant))

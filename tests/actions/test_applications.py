@@ -485,14 +485,12 @@ async def test_a_correction_never_reads_as_complete_while_promises_are_owed(api,
     code = accepted["code"]
     asked = next(m for m in accepted["materials"] if m["status"] == "provided" and not m["key"])
     task = next(t for t in accepted["tasks"] if t["status"] == "pending")
-    api.call(
-        "POST",
-        f"/tasks/{task['id']}/decisions",
+    api.decide(
+        task["id"],
         {
             "decision": "request_correction",
             "problems": [{"material_id": asked["material_id"], "problem": "照片模糊，请重新拍摄"}],
         },
-        token=api.staff_token(),
     )
     ask = tracker_state(applicant, "还缺什么材料", "ask_missing_materials")
     ran = await run_action(ActionShowMissingMaterials(), ask, domain)

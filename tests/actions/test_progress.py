@@ -24,11 +24,11 @@ async def test_the_inspection_in_the_progress_line_has_its_weekday(api, applican
     accepted = api.accepted_application(applicant, "cinema")
     token = api.staff_token()
     registration = next(t for t in accepted["tasks"] if t["status"] == "pending")
-    api.call("POST", f"/tasks/{registration['id']}/decisions", {"decision": "approve"}, token=token)
+    api.decide(registration["id"], {"decision": "approve"}, token)
     task = next(t for t in accepted["tasks"] if t["id"] != registration["id"])
     saturday = date.today() + timedelta(days=7 + (5 - date.today().weekday()) % 7)
     decision = {"decision": "schedule_inspection", "inspection_date": saturday.isoformat()}
-    api.call("POST", f"/tasks/{task['id']}/decisions", decision, token=token)
+    api.decide(task["id"], decision, token)
     ran = await run_action(
         ActionShowProgress(), tracker_state(applicant, "办到哪一步了", "ask_progress"), domain
     )

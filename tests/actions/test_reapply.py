@@ -80,14 +80,12 @@ async def test_a_correction_request_is_answered_with_the_same_application(api, a
     accepted = api.accepted_application(applicant)
     task = next(t for t in accepted["tasks"] if t["status"] == "pending")
     material = accepted["materials"][0]
-    api.call(
-        "POST",
-        f"/tasks/{task['id']}/decisions",
+    api.decide(
+        task["id"],
         {
             "decision": "request_correction",
             "problems": [{"material_id": material["material_id"], "problem": "照片模糊"}],
         },
-        token=api.staff_token(),
     )
     ran = await run_action(ActionReapply(), said(applicant, "我想重新提交一次"), domain)
     assert f"申请 {accepted['code']} 只是需要补正，不用重新申请" in ran.text

@@ -1,30 +1,14 @@
 """What the console shows reviewers and managers about an application's course: rows told apart in the
 overview, 容缺 materials overdue or newly delivered, and the day of an inspection."""
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient
-
 from tests.backend.conftest import ADMIN_PASSWORD, Api
 from tests.backend.test_applications import accepted_with_promises, attach, photo
-from tests.backend.test_console import Console, ConsoleFactory, signed_in
+from tests.backend.test_console import ConsoleFactory, signed_in
+from tests.backend.test_console import console as console  # the console fixture, shared by import
 from tests.backend.test_tasks import APPLICANT, accepted_application
-
-
-@pytest.fixture
-async def console(client: TestClient[Any, Any]) -> AsyncIterator[ConsoleFactory]:
-    opened: list[Console] = []
-
-    def make() -> Console:
-        opened.append(Console(client))
-        return opened[-1]
-
-    yield make
-    for browser in opened:
-        await browser.close()
 
 
 async def approve_all(api: Api, application: dict[str, Any]) -> None:
