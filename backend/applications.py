@@ -339,8 +339,17 @@ async def attach_material(
             raise NotFound("未找到该文件，请重新上传", field="file_id")
     item = _item(application, data.material_id)
     promised_by = item.commitment_deadline
-    if data.file_id is not None and data.file_id not in item.file_ids:
-        item.file_ids = [*item.file_ids, data.file_id]
+    superseded: list[str] = []
+    if data.file_id is not None:
+        carried = await _carried_files(session, application, item)
+        if carried:
+            # A material holds several pages, but the copy from the refused application is one earlier
+            # hand-in: the first file after it starts the material afresh. The copy stays listed on the
+            # refused application, so nothing is lost.
+            superseded = [f for f in carried if f != data.file_id]
+            item.file_ids = [data.file_id]
+        elif data.file_id not in item.file_ids:
+            item.file_ids = [*item.file_ids, data.file_id]
     item.status = "provided"
     item.commitment = None
     item.commitment_deadline = None
@@ -363,9 +372,29 @@ async def attach_material(
         material_id=data.material_id,
         file_id=data.file_id,
         **promise,
+        **({"superseded_file_ids": superseded} if superseded else {}),
     )
     await session.commit()
     return application
+
+
+async def _carried_files(
+    session: AsyncSession, application: Application, item: ApplicationMaterial
+) -> list[str]:
+    """The files of `item` while they are still exactly those copied from the refused application
+    (`reapply`), else []. Derived rather than stored: a refused application never changes again, so its
+    list is the copy as it was made."""
+    if application.previous_code is None or not item.file_ids:
+        return []
+    copied = await session.scalar(
+        select(ApplicationMaterial.file_ids)
+        .join(Application, ApplicationMaterial.application_id == Application.id)
+        .where(
+            Application.code == application.previous_code,
+            ApplicationMaterial.material_id == item.material_id,
+        )
+    )
+    return list(item.file_ids) if copied == item.file_ids else []
 
 
 def _keeps_promise(application: Application, requirement: Requirement, data: MaterialAttach) -> bool:

@@ -10,7 +10,9 @@ from sqlalchemy import update
 from backend.keys import SESSIONMAKER
 from backend.models import DepartmentTask
 from tests.backend.conftest import Api
+from tests.backend.materials import corpus
 from tests.backend.test_applications import attach, events_of, material, photo
+from tests.backend.test_files_api import get, upload
 from tests.backend.test_lifecycle import APPLICANT, draft, reviewer
 from tests.backend.test_tasks import APPLICANT as CINEMA_APPLICANT
 from tests.backend.test_tasks import accepted_application
@@ -100,12 +102,16 @@ async def test_a_closed_task_takes_no_decision_and_leaves_the_queues(api: Api, c
     assert task(current, closed["id"])["overdue"] is False
 
 
-async def refused_restaurant(api: Api) -> tuple[dict[str, Any], dict[str, str]]:
+async def refused_restaurant(
+    api: Api, first_pages: list[str] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """A restaurant with a photo for every material but one promised for later (容缺), one photo asked for
-    again, then refused at registration: (the refused application, {material id: what it was})."""
+    again, then refused at registration: (the refused application, {material id: what it was}).
+    `first_pages`: the files handed in for the first key material (`"pages"`), instead of the one photo."""
     created = await draft(api, APPLICANT)
     code = created["code"]
     later = next(m for m in created["materials"] if not m["key"])
+    first = next(m for m in created["materials"] if m["key"])
     for item in created["materials"]:
         if item is later:
             await api.call(
@@ -114,6 +120,9 @@ async def refused_restaurant(api: Api) -> tuple[dict[str, Any], dict[str, str]]:
                 applicant=APPLICANT,
                 json={"material_id": item["material_id"], "kind": "later"},
             )
+        elif item is first and first_pages:
+            for file_id in first_pages:
+                await attach(api, code, item["material_id"], file_id)
         else:
             await attach(api, code, item["material_id"], await photo(api))
     accepted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
@@ -126,7 +135,14 @@ async def refused_restaurant(api: Api) -> tuple[dict[str, Any], dict[str, str]]:
     await api.call("POST", path, token=token, json={"decision": "reject", "reason": "名称与他人字号重复"})
     refused = await api.call("GET", f"/applications/{code}", applicant=APPLICANT)
     assert refused["status"] == "rejected"
-    return refused, {"later": later["material_id"], "asked": asked["material_id"]}
+    kinds = {"later": later["material_id"], "asked": asked["material_id"], "pages": first["material_id"]}
+    return refused, kinds
+
+
+async def page(api: Api) -> str:
+    """A photo of a page of its own (the sensor noise differs each time, so the file id does too)."""
+    data = corpus.encode(corpus.document_photo((1600, 1200)), quality=90)
+    return str((await upload(api, data, applicant=APPLICANT))["file_id"])
 
 
 async def test_reapplying_copies_the_refused_application_into_one_draft(api: Api) -> None:
@@ -201,3 +217,49 @@ async def test_only_a_refused_application_of_ones_own_can_be_reapplied(api: Api)
     assert (await api.call("GET", "/applications", applicant=STRANGER))["applications"] == []
     mine = (await api.call("GET", "/applications", applicant=APPLICANT))["applications"]
     assert all(a["previous_code"] is None for a in mine)
+
+
+async def test_the_first_file_after_reapplying_replaces_the_copied_ones(api: Api) -> None:
+    old_pages = [await page(api), await page(api)]
+    refused, kinds = await refused_restaurant(api, first_pages=old_pages)
+    code = refused["code"]
+    assert material(refused, kinds["pages"])["file_ids"] == old_pages
+    new = await api.call("POST", f"/applications/{code}/reapply", applicant=APPLICANT, expect=201)
+    new_code = new["code"]
+    assert material(new, kinds["pages"])["file_ids"] == old_pages
+
+    # A note alone hands in no file: the copy stands.
+    noted = await api.call(
+        "POST",
+        f"/applications/{new_code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": kinds["pages"], "note": "原件在窗口核验"},
+    )
+    assert material(noted, kinds["pages"])["file_ids"] == old_pages
+
+    # The first new file takes the place of the copied pages ...
+    first, second = await page(api), await page(api)
+    replaced = material(await attach(api, new_code, kinds["pages"], first), kinds["pages"])
+    assert replaced["file_ids"] == [first] and [f["file_id"] for f in replaced["files"]] == [first]
+    assert (replaced["status"], replaced["problem"]) == ("provided", None)
+    # ... and the ones after it are further pages, as on any material.
+    added = material(await attach(api, new_code, kinds["pages"], second), kinds["pages"])
+    assert added["file_ids"] == [first, second]
+    again = material(await attach(api, new_code, kinds["pages"], first), kinds["pages"])
+    assert again["file_ids"] == [first, second]
+    attached = await events_of(api, new_code, "material.attached")
+    assert [e["payload"].get("superseded_file_ids") for e in attached] == [None, old_pages, None, None]
+
+    # A material that was not copied keeps every page from the start.
+    own = [await page(api), await page(api)]
+    for file_id in own:
+        fresh = await attach(api, new_code, kinds["later"], file_id)
+    assert material(fresh, kinds["later"])["file_ids"] == own
+
+    # Nothing is lost: the refused application still shows the copied pages, and they can be read.
+    original = await api.call("GET", f"/applications/{code}", applicant=APPLICANT)
+    before = material(original, kinds["pages"])
+    assert before["file_ids"] == old_pages
+    for stored in before["files"]:
+        status, _, content = await get(api, stored["url"])
+        assert status == 200 and content
