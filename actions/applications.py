@@ -49,6 +49,7 @@ from actions.parsing import (
     commitment_subject,
     material_words,
     phone_number,
+    same_ending,
 )
 from actions.questionnaire import stored_answers
 from actions.ratings import ask_for_score
@@ -150,6 +151,7 @@ def match_material(
         return by_id[hint], []
     hint = material_words(hint)
     keys = best_match(hint, [(m["material_id"], m["name"]) for m in materials], min_score=0.4)
+    keys = same_ending(hint, [(k, by_id[k]["name"]) for k in keys])
     if len(keys) == 1:
         return by_id[keys[0]], []
     pool = [by_id[k] for k in keys] or materials
@@ -320,19 +322,45 @@ class ActionStartApplication(BackendAction):
             *(SlotSet(slot, None) for slot in APPLICANT_SLOTS),
         ]
         file_id = tracker.get_slot("file_id")
+        asking: tuple[str, Buttons] | None = None
         if file_id:
-            # A photo sent before the application existed is filed now.
-            hint = tracker.get_slot("material_hint")
-            material, _ = match_material(application["materials"], hint) if hint else (None, [])
-            material = material or next(iter(unsatisfied(application)), None)
+            # A photo sent before the application existed is filed now, as what the applicant said it was.
+            hint = pending_file_material(tracker, file_id) or tracker.get_slot("material_hint")
+            material, candidates = match_material(application["materials"], hint) if hint else (None, [])
+            if material is None and hint:
+                # Named, but not as anything this application needs: ask, never guess.
+                choices = candidates or unsatisfied(application) or application["materials"]
+                asking = (
+                    f"您之前发来的文件（您说是“{hint}”）在这份申请的材料清单里没有对应的一项。"
+                    "请问它是哪一份材料？点一下对应的名称：",
+                    [button(m["name"], upload_payload(file_id, m["material_id"])) for m in choices[:8]],
+                )
+            else:
+                material = material or next(iter(unsatisfied(application)), None)
             if material is not None:
                 application = await self.backend.attach_material(
                     applicant, code, material["material_id"], file_id
                 )
                 dispatcher.utter_message(text=f"您之前发来的文件已登记为【{material['name']}】。")
-            events += [SlotSet("file_id", None), SlotSet("material_hint", None)]
+            events += [
+                SlotSet("file_id", None),
+                SlotSet("material_hint", None),
+                SlotSet("file_material", None),
+            ]
         await guide_uploads(dispatcher, self.backend, applicant, application)
+        if asking is not None:
+            # Last, so its buttons are the ones at hand.
+            dispatcher.utter_message(text=asking[0], buttons=asking[1])
         return events
+
+
+def pending_file_material(tracker: Tracker, file_id: str) -> str | None:
+    """What the applicant said the photo waiting for an application is (``file_material``), if said of
+    this very photo."""
+    said = tracker.get_slot("file_material")
+    if isinstance(said, dict) and said.get("file_id") == file_id and said.get("material"):
+        return str(said["material"])
+    return None
 
 
 def waiting_tip(missing: list[dict[str, Any]]) -> str:
@@ -526,16 +554,22 @@ class ActionAttachMaterial(BackendAction):
                 "暂时不需要上传材料；如果部门要求补正，我会通知您。",
                 buttons=progress_buttons(),
             )
-            return [SlotSet("file_id", None)]
+            return [SlotSet("file_id", None), SlotSet("file_material", None)]
+        events: list[dict[str, Any]] = [SlotSet("file_id", file_id), SlotSet("material_hint", hint)]
         if file_id:
-            text = "收到您发来的文件了。您还没有创建申请，回复“我要申请”创建后，我会自动把这份文件登记进去。"
+            # A hint may be a material id from an earlier button: no application here to name it by.
+            text = (
+                f"收到您发来的“{hint}”了。" if hint and not hint.isascii() else "收到您发来的文件了。"
+            ) + "您还没有创建申请，回复“我要申请”创建后，我会自动把这份文件登记进去。"
+            # material_hint is emptied by the next message ("我要申请"): the name goes with the photo.
+            events.append(SlotSet("file_material", {"file_id": file_id, "material": hint} if hint else None))
         else:
             text = "上传材料前需要先创建申请。回复“我要申请”就可以开始，或者先让我帮您列一份材料清单。"
         dispatcher.utter_message(
             text=text,
             buttons=[button("我要申请", "/start_application"), button("列材料清单", "/start_checklist")],
         )
-        return [SlotSet("file_id", file_id), SlotSet("material_hint", hint)]
+        return events
 
 
 def filed_elsewhere(

@@ -24,12 +24,15 @@ from actions.backend import BackendRefused, BackendUnavailable, backend
 from actions.catalog import days, industry_buttons, licence_lines, resolve_package
 from actions.dialogue import (
     BUSY,
+    DECISIVE,
+    DECISIVE_CONFIDENCE,
     BackendAction,
     button,
     how_to_choose,
     interrupts,
     is_command,
     last_bot_text,
+    latest_confidence,
     latest_entity,
     latest_intent,
     latest_text,
@@ -37,11 +40,20 @@ from actions.dialogue import (
     said_since_user_spoke,
     slot_before_user_spoke,
 )
-from actions.parsing import describe_answer, parse_answer, parse_yes_no, phone_number, question_yes_no
+from actions.parsing import (
+    describe_answer,
+    is_unsure,
+    parse_answer,
+    parse_yes_no,
+    phone_number,
+    question_yes_no,
+)
 from actions.questionnaire import (
     ANSWER,
     ANSWERS,
     QUESTION,
+    UNSURE_OPENING,
+    Effects,
     answers_value,
     find_question,
     prompt,
@@ -49,6 +61,7 @@ from actions.questionnaire import (
     reprompt,
     stored_answers,
     summary,
+    unsure_reply,
 )
 
 log = logging.getLogger(__name__)
@@ -81,7 +94,13 @@ class ValidateChecklistForm(FormValidationAction):
         if requested == "industry":
             return await industry_interrupted(tracker, reply)
         question = await current_question(tracker)
-        return question is not None and interrupts(tracker, answers=read_answer(tracker, question, reply)[0])
+        if question is None:
+            return False
+        if is_unsure(latest_text(tracker) or reply):
+            # "不懂什么意思" may read as a policy question, but explaining this question answers it better;
+            # only a clear request ("不清楚，转人工吧") leaves the form.
+            return latest_intent(tracker) in DECISIVE and latest_confidence(tracker) >= DECISIVE_CONFIDENCE
+        return interrupts(tracker, answers=read_answer(tracker, question, reply)[0])
 
     async def required_slots(
         self,
@@ -112,6 +131,12 @@ class ValidateChecklistForm(FormValidationAction):
             return {ANSWER: None}
         answers = stored_answers(tracker, package_id)
         reply = str(value)
+        if is_unsure(latest_text(tracker) or reply):
+            # Never a guess: the question stays open, explained, with a person on offer.
+            effects = await answer_effects(package_id, answers, question)
+            text, buttons = unsure_reply(question, effects)
+            dispatcher.utter_message(text=text, buttons=buttons)
+            return {ANSWER: None}
         ok, parsed = read_answer(tracker, question, reply)
         if not ok:
             text = latest_text(tracker) or reply
@@ -148,8 +173,45 @@ async def current_question(tracker: Tracker) -> dict[str, Any] | None:
     return next((q for q in unanswered if q["id"] == asked), unanswered[0] if unanswered else None)
 
 
+async def answer_effects(package_id: str, answers: dict[str, Any], question: dict[str, Any]) -> Effects:
+    """What each possible answer to `question` would add to the checklist, from the backend's own
+    checklists for each (the catalog's rules stay the backend's)."""
+    if question["type"] == "bool":
+        choices: list[tuple[str, Any]] = [("是", True), ("否", False)]
+    elif question["type"] == "choice":
+        choices = [(o["label"], o["id"]) for o in question.get("options", [])]
+    elif question.get("min") is not None and question.get("max") is not None:
+        choices = [("", question["min"]), ("", question["max"])]
+    else:
+        return []
+    brought: list[tuple[str, list[str], list[str]]] = []
+    for shown, value in choices:
+        checklist = await backend().checklist(package_id, {**answers, question["id"]: value})
+        brought.append(
+            (
+                shown,
+                [licence["licence_name"] for licence in checklist["licences"]],
+                [material["name"] for material in checklist["materials"]],
+            )
+        )
+    # What every answer needs anyway is not what this answer changes.
+    licences_always = set.intersection(*(set(licences) for _, licences, _ in brought))
+    materials_always = set.intersection(*(set(materials) for _, _, materials in brought))
+    return [
+        (
+            shown,
+            [name for name in licences if name not in licences_always],
+            [name for name in materials if name not in materials_always],
+        )
+        for shown, licences, materials in brought
+    ]
+
+
 def read_answer(tracker: Tracker, question: dict[str, Any], reply: str) -> tuple[bool, Any]:
     text = latest_text(tracker)
+    if is_unsure(text):
+        # NLU may have mapped "不知道" to deny, i.e. "no": the words say it is no answer.
+        return False, None
     if reply in ("yes", "no") and text and not is_command(text):
         # The slot mapping turned an affirm/deny intent into yes/no, but the words themselves come first:
         # to 是否使用燃气, "烧煤的" is a no whatever intent NLU guessed.
@@ -238,6 +300,10 @@ class ActionAskChecklistAnswer(BackendAction):
         if not unanswered:
             return []
         question = unanswered[0]
+        if explained_since_user_spoke(tracker):
+            # The explanation of an unsure reply restated this question with its buttons: asking again would
+            # say it twice.
+            return [SlotSet(QUESTION, question["id"])]
         if not asked_since_activation(tracker):
             before = slot_before_user_spoke(tracker, ANSWERS)
             resumed = isinstance(before, dict) and before.get("package_id") == package_id
@@ -253,6 +319,16 @@ class ActionAskChecklistAnswer(BackendAction):
         text, buttons = prompt(question, number=len(answers) + 1, total=len(answers) + len(unanswered))
         dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet(QUESTION, question["id"])]
+
+
+def explained_since_user_spoke(tracker: Tracker) -> bool:
+    """Whether this turn already answered an unsure reply (``unsure_reply``)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and str(event.get("text") or "").startswith(UNSURE_OPENING):
+            return True
+    return False
 
 
 def asked_since_activation(tracker: Tracker) -> bool:

@@ -102,6 +102,30 @@ def as_number_value(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
+# --- not sure ---------------------------------------------------------------------------------------------
+
+# "不太清楚", "不知道怎么选", "还没想好", "看情况吧": the applicant does not know yet. These hold 不 or 没
+# but are no "no", and name no option or number either: reading them as one would hand over a wrong
+# checklist. Real refusals ("不是", "没有", "不卖", "不用", "没打算") stay out.
+_UNSURE = re.compile(
+    r"不(?:太|大|很|是很|是太)?(?:清楚|知道|确定|了解|明白|懂|晓得|好说|一定)|不知|不清|"
+    r"说不[好准清定上来]|讲不[好清准]|拿不[准定]|吃不准|把握不[准好]|[搞弄闹]不[清懂明]|"
+    r"没有?(?:想|考虑|弄|搞|问|看)(?:好|清楚|明白|懂|过)|没懂|没明白|没概念|"
+    r"还?没有?(?:决定|确定|定下?来?|想好)|还在考虑|考虑一下|考虑考虑|再想想|想一想|"
+    r"看情况|看具体|视情况|难说|待定|未定|不好判断|(?:无法|没法|没办法|不能|不敢)(?:确定|判断|肯定)|确定不了|"
+    r"忘了(?!说|讲|告诉|提)|忘记了?(?!说|讲|告诉|提)|记不[清得住]|"
+    r"什么意思|啥意思|怎么[选答填算]|选哪|不会[选填]|可能吧|也许吧|或许吧|"
+    r"notsure|unsure|dontknow|noidea|idk"
+)
+
+
+def is_unsure(text: str | None) -> bool:
+    """'不太清楚' / '不知道怎么选' / '还没想好' / '看情况吧' → True: the reply answers nothing, whatever the
+    question."""
+    cleaned = re.sub(r"[\s'’]", "", str(text or "")).lower()
+    return not cleaned.startswith("/") and bool(_UNSURE.search(cleaned))
+
+
 # --- yes / no ---------------------------------------------------------------------------------------------
 
 _NEGATIONS = ("不", "没", "无", "否", "别")
@@ -113,11 +137,12 @@ _NEGATED_PARTS = ("非处方", "无线", "无人")  # "非" / "无" inside a nam
 
 
 def parse_yes_no(text: str) -> bool | None:
-    """'是的' / '有' / '会卖' → True; '不是' / '没有' / '不卖' / '否' → False; None when unclear."""
+    """'是的' / '有' / '会卖' → True; '不是' / '没有' / '不卖' / '否' → False; None when unclear or unsure
+    ('不清楚')."""
     cleaned = text.strip().lower()
     if cleaned in _ENGLISH:
         return _ENGLISH[cleaned]
-    if cleaned.startswith("/"):
+    if cleaned.startswith("/") or is_unsure(cleaned):
         return None
     for part in _NEGATED_PARTS:
         cleaned = cleaned.replace(part, "")
@@ -189,7 +214,10 @@ def _chinese_digit(n: int) -> str:
 
 
 def parse_answer(question: dict[str, Any], text: str) -> tuple[bool, Any]:
-    """(True, value) when `text` answers `question` (a catalog question), else (False, None)."""
+    """(True, value) when `text` answers `question` (a catalog question), else (False, None). An unsure
+    reply answers nothing: "不清楚" is no 0 people and "不知道选哪个" no option."""
+    if is_unsure(text):
+        return (False, None)
     kind = question.get("type")
     if kind == "bool":
         value = question_yes_no(str(question.get("id") or ""), text)
@@ -431,6 +459,23 @@ def application_code(text: str | None) -> str | None:
 def licence_number(text: str | None) -> str | None:
     match = _LICENCE.search(text or "")
     return f"XK-{match.group(1)}-{match.group(2).upper()}" if match else None
+
+
+def same_ending(query: str, candidates: Iterable[tuple[str, str]]) -> list[str]:
+    """Keys of the candidates (equally good matches for `query`) whose text ends most like it. A Chinese
+    name ends in what the thing is: "营业场所租赁合同" is a 租赁合同, so it means 房屋租赁合同, not
+    经营场所平面布局图. All the keys when no two characters of ending are shared."""
+    query = _normalise(query)
+    scored = [(_shared_ending(query, _normalise(text)), key) for key, text in candidates]
+    top = max((score for score, _ in scored), default=0)
+    return [key for score, key in scored if score == top or top < 2]
+
+
+def _shared_ending(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
 
 
 def _is_subsequence(short: str, long: str) -> bool:

@@ -35,22 +35,96 @@ def find_question(package: dict[str, Any], question_id: str | None) -> dict[str,
     return next((q for q in package.get("questions", []) if q["id"] == question_id), None)
 
 
+def answer_buttons(question: dict[str, Any]) -> Buttons:
+    """The answers to tap: 是 / 否, or the options; none for a number."""
+    if question["type"] == "bool":
+        return [button("是", "/affirm"), button("否", "/deny")]
+    if question["type"] == "choice":
+        # The label is the payload: typed or tapped, the same words reach the validator.
+        return [button(option["label"], option["label"]) for option in question.get("options", [])]
+    return []
+
+
 def prompt(question: dict[str, Any], *, number: int, total: int) -> tuple[str, Buttons]:
     """The question as sent: its text, what kind of reply fits, and buttons where there are choices."""
     lines = [f"（第 {number} 题，共约 {total} 题）{question['text']}"]
-    buttons: Buttons = []
-    kind = question["type"]
-    if kind == "bool":
-        buttons = [button("是", "/affirm"), button("否", "/deny")]
-    elif kind == "choice":
-        # The label is the payload: typed or tapped, the same words reach the validator.
-        buttons = [button(option["label"], option["label"]) for option in question.get("options", [])]
-    else:
+    if question["type"] == "number":
         unit = question.get("unit") or ""
         lines.append(f"请直接回复数字{('（单位：' + unit + '）') if unit else ''}，估算即可。")
     if question.get("help"):
         lines.append(f"提示：{question['help']}")
-    return "\n".join(lines), buttons
+    return "\n".join(lines), answer_buttons(question)
+
+
+# How the reply to an unsure answer begins; the form's next ask looks for it so as not to ask twice.
+UNSURE_OPENING = "没关系，拿不准很正常"
+
+# What one possible answer would add to the checklist that the others do not: (the answer as shown, the
+# licences it brings, the materials it brings). For a number, its smallest and largest allowed values.
+Effects = list[tuple[str, list[str], list[str]]]
+
+
+def unsure_reply(question: dict[str, Any], effects: Effects) -> tuple[str, Buttons]:
+    """Said when the applicant is not sure ("不太清楚"): the question stays open, and they learn what it
+    asks, what each answer would mean for them, and that a person can help decide."""
+    lines = [
+        f"{UNSURE_OPENING}，这一题先空着，弄清楚了再回答就行。",
+        f"这题问的是：{question['text']}",
+    ]
+    if question.get("help"):
+        lines.append(str(question["help"]))
+    guide = _plain_meaning(question)
+    if guide:
+        lines.append(guide)
+    lines += _effect_lines(question, effects)
+    if question["type"] == "number":
+        lines.append("您可以估一个大概的数直接回复；如果还是拿不准，可以转人工，请工作人员帮您判断。")
+    else:
+        lines.append("您可以确认后直接回复；如果还是拿不准，可以转人工，请工作人员帮您判断。")
+    return "\n".join(lines), [*answer_buttons(question), button("转人工", "/request_human")]
+
+
+def _plain_meaning(question: dict[str, Any]) -> str:
+    """The question put as a rule of thumb, for questions whose catalog entry explains nothing more."""
+    kind = question["type"]
+    if kind == "number":
+        return "不用很精确，之后发现不准，随时告诉我改就行。"
+    if question.get("help"):
+        return ""
+    if kind == "choice":
+        return "按实际情况，选最接近的一项就可以。"
+    asked = question["text"].rstrip("？?")
+    if "是否" in asked:
+        subject, predicate = asked.split("是否", 1)
+        return f"如果{subject}{predicate}，就选“是”；否则选“否”。按开业后的实际打算回答即可。"
+    return "符合的选“是”，不符合的选“否”。"
+
+
+def _names(names: list[str], limit: int = 4) -> str:
+    # In brackets, as materials are named elsewhere: a name may hold a "、" itself (董事、监事、经理任职文件).
+    shown = "".join(f"【{name}】" for name in names[:limit])
+    return shown if len(names) <= limit else f"{shown}等 {len(names)} 项"
+
+
+def _effect_lines(question: dict[str, Any], effects: Effects) -> list[str]:
+    if not any(licences or materials for _, licences, materials in effects):
+        return []
+    if question["type"] == "number":
+        licences = list(dict.fromkeys(name for _, names, _ in effects for name in names))
+        materials = list(dict.fromkeys(name for _, _, names in effects for name in names))
+        if licences:
+            # The licences are what a person weighs; a dozen material names would bury them.
+            also = "，以及相应的材料" if materials else ""
+            return [f"这个数字会影响要办哪些证照：{_names(licences)}{also}。"]
+        return [f"这个数字会影响是否需要：{_names(materials)}。"]
+    lines = ["不同的回答，要办的证照和材料也不一样："]
+    for answer, licences, materials in effects:
+        needs = [
+            *([f"还要办理{_names(licences)}"] if licences else []),
+            *([("并准备" if licences else "要准备") + _names(materials)] if materials else []),
+        ]
+        lines.append(f"· 选“{answer}”：" + ("，".join(needs) if needs else "不需要这些") + "。")
+    return lines
 
 
 def reprompt(

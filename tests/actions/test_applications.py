@@ -121,6 +121,74 @@ async def test_a_photo_sent_before_the_application_is_filed_when_it_is_created(a
     ]
 
 
+async def test_a_photo_announced_before_the_application_is_filed_as_announced(api, applicant, domain):
+    # "这是营业场所租赁合同", a photo, then "我要申请": the name was lost on the way (every message but an
+    # upload empties material_hint) and the photo was filed as the first item of the list instead.
+    said = "这是营业场所租赁合同"
+    ran = await run_action(
+        ActionAttachMaterial(),
+        tracker_state(applicant, said, "upload_material", entities={"material_hint": "营业场所租赁合同"}),
+        domain,
+    )
+    assert "上传材料前需要先创建申请" in ran.text
+    slots = dict(ran.slots)
+    photo = api.upload(applicant)["file_id"]
+    state = tracker_state(
+        applicant, "/upload_material", "upload_material", entities={"file_id": photo}, slots=slots
+    )
+    ran = await run_action(ActionAttachMaterial(), state, domain)
+    assert "收到您发来的“营业场所租赁合同”了。您还没有创建申请" in ran.text
+    slots.update(ran.slots)
+    assert slots["file_material"] == {"file_id": photo, "material": "营业场所租赁合同"}
+    # "我要申请" and the form's answers: Rasa's mapping empties material_hint at each of them.
+    answers = {**api.complete_answers("restaurant"), "premises": "leased"}
+    slots.update(
+        {
+            "material_hint": "",
+            "industry": "restaurant",
+            "checklist_answers": {"package_id": "restaurant", "answers": answers},
+            **INFO,
+        }
+    )
+    ran = await run_action(ActionStartApplication(), tracker_state(applicant, slots=slots), domain)
+    assert "您之前发来的文件已登记为【房屋租赁合同】。" in ran.text
+    assert "请问它是哪一份材料" not in ran.text
+    assert ran.slots["file_id"] is None and ran.slots["file_material"] is None
+    created = api.call("GET", f"/applications/{ran.slots['application_code']}", applicant=applicant)
+    filed = {m["material_id"]: m["file_ids"] for m in created["materials"] if m["file_ids"]}
+    assert filed == {"lease_contract": [photo]}
+
+
+async def test_a_photo_announced_as_nothing_the_application_needs_is_asked_about(api, applicant, domain):
+    photo = api.upload(applicant)["file_id"]
+    state = tracker_state(
+        applicant,
+        "/upload_material",
+        "upload_material",
+        entities={"file_id": photo},
+        slots={"material_hint": "门头照"},
+    )
+    ran = await run_action(ActionAttachMaterial(), state, domain)
+    slots = {**ran.slots, "material_hint": "", "industry": "bookstore", **INFO}
+    ran = await run_action(ActionStartApplication(), tracker_state(applicant, slots=slots), domain)
+    assert "您之前发来的文件（您说是“门头照”）在这份申请的材料清单里没有对应的一项" in ran.texts[-1]
+    payload = f'/upload_material{{"file_id": "{photo}", "material_hint": "applicant_id"}}'
+    assert {"title": "法定代表人（负责人、经营者）身份证件", "payload": payload} in ran.buttons
+    assert "已登记为" not in ran.text
+    created = api.call("GET", f"/applications/{ran.slots['application_code']}", applicant=applicant)
+    assert not any(m["file_ids"] for m in created["materials"])
+    # A name said of another photo does not go with this one.
+    other = api.upload(applicant, seed=2)["file_id"]
+    slots = {
+        **INFO,
+        "industry": "bookstore",
+        "file_id": other,
+        "file_material": {"file_id": photo, "material": "身份证"},
+    }
+    ran = await run_action(ActionStartApplication(), tracker_state(applicant, slots=slots), domain)
+    assert "您之前发来的文件已登记为【证照联办综合申请表】" in ran.text
+
+
 async def test_an_unnamed_photo_goes_to_the_next_missing_item(api, applicant, domain):
     code = api.application(applicant)["code"]
     photo = api.upload(applicant)

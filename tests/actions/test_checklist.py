@@ -14,7 +14,7 @@ from actions.checklist import (
     ValidateChecklistForm,
     correction_value_text,
 )
-from tests.actions.conftest import form_state, load_tracker, run_action, tracker_state
+from tests.actions.conftest import form_state, load_tracker, run_action, tracker_state, user_event
 
 FORM = "checklist_form"
 
@@ -138,20 +138,20 @@ async def test_a_reply_that_does_not_fit_is_re_prompted_politely(api, applicant,
     ran = await validate(
         domain,
         applicant,
-        "不太清楚",
+        "挺大的",
         requested="checklist_answer",
-        candidates={"checklist_answer": "不太清楚"},
+        candidates={"checklist_answer": "挺大的"},
         slots=slots,
     )
     assert ran.slots == {"checklist_answer": None}
-    assert ran.texts == ["抱歉，我没看懂“不太清楚”这个回答。请回复一个数字（1～100000平方米），例如 120。"]
+    assert ran.texts == ["抱歉，我没看懂“挺大的”这个回答。请回复一个数字（1～100000平方米），例如 120。"]
     again = [{"event": "bot", "text": ran.texts[0]}]
     ran = await validate(
         domain,
         applicant,
-        "忘了",
+        "反正不小",
         requested="checklist_answer",
-        candidates={"checklist_answer": "忘了"},
+        candidates={"checklist_answer": "反正不小"},
         slots=slots,
         events=again,
     )
@@ -164,11 +164,11 @@ async def test_a_choice_re_prompt_says_how_to_choose_on_the_persons_channel(api,
         "checklist_answers": answers("restaurant"),
         "checklist_question": "entity_type",
     }
-    said = {"requested": "checklist_answer", "candidates": {"checklist_answer": "不知道"}, "slots": slots}
-    web = await validate(domain, applicant, "不知道", **said)
+    said = {"requested": "checklist_answer", "candidates": {"checklist_answer": "合伙的"}, "slots": slots}
+    web = await validate(domain, applicant, "合伙的", **said)
     assert "点按钮或回复对应的文字都可以" in web.text
     # WeChat shows no buttons, only "回复 1 …" lines (the gateway's numbered menu)
-    wechat = await validate(domain, "wechat:" + applicant.removeprefix("web:"), "不知道", **said)
+    wechat = await validate(domain, "wechat:" + applicant.removeprefix("web:"), "合伙的", **said)
     assert "请从 “公司（企业）”、“个体工商户” 中选一个，回复编号或对应的文字都可以。" in wechat.text
     assert "按钮" not in wechat.text
 
@@ -460,6 +460,147 @@ async def test_everyday_answers_are_read_against_the_question(api, applicant, do
     )
     assert ran.slots["checklist_answers"]["answers"]["food_handlers"] == 4
     assert ran.messages == []
+
+
+async def test_not_being_sure_keeps_the_question_open_and_explains_it(api, applicant, domain):
+    # "不太清楚" was stored as "否" (because of 不): no gas contract on the list, and nobody noticed.
+    # NLU may take it for deny, so the slot mapping offers "no".
+    ran = await validate(
+        domain,
+        applicant,
+        "不太清楚",
+        "deny",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "no"},
+        slots=ASKING_GAS,
+    )
+    assert ran.slots == {"checklist_answer": None}  # nothing stored, the same question stays asked
+    [said] = ran.texts
+    assert said.startswith("没关系，拿不准很正常")
+    assert "这题问的是：后厨是否使用燃气（天然气、液化石油气）？" in said
+    # uses_gas has no help text in the catalog: the question itself is put as a rule of thumb.
+    assert "如果后厨使用燃气（天然气、液化石油气），就选“是”；否则选“否”。" in said
+    # What the answer changes, from the backend's checklists for each answer.
+    assert "· 选“是”：要准备【燃气使用安全证明】。" in said and "· 选“否”：不需要这些。" in said
+    assert "转人工" in said
+    assert ran.buttons == [
+        {"title": "是", "payload": "/affirm"},
+        {"title": "否", "payload": "/deny"},
+        {"title": "转人工", "payload": "/request_human"},
+    ]
+
+    # The form then asks for the slot again: the explanation already showed the question and its buttons.
+    this_turn = [user_event("不太清楚", "deny"), {"event": "bot", "text": said}]
+    asked = await run_action(
+        ActionAskChecklistAnswer(), tracker_state(applicant, slots=ASKING_GAS, events=this_turn), domain
+    )
+    assert asked.messages == [] and asked.slots == {"checklist_question": "uses_gas"}
+    # The next turn asks as usual.
+    later = [*this_turn, user_event("好的", "affirm")]
+    asked = await run_action(
+        ActionAskChecklistAnswer(), tracker_state(applicant, slots=ASKING_GAS, events=later), domain
+    )
+    assert "后厨是否使用燃气" in asked.text
+
+    # Once sure, the answer is taken; a real "no" is still a no.
+    for reply, intent, value in [("用的天然气", "inform", True), ("没有的", "deny", False)]:
+        ran = await validate(
+            domain,
+            applicant,
+            reply,
+            intent,
+            requested="checklist_answer",
+            candidates={"checklist_answer": reply},
+            slots=ASKING_GAS,
+        )
+        assert ran.slots["checklist_answers"]["answers"]["uses_gas"] is value, reply
+
+
+async def test_not_sure_which_option_shows_what_each_one_needs(api, applicant, domain):
+    slots = {
+        "industry": "restaurant",
+        "checklist_answers": answers("restaurant", entity_type="individual"),
+        "checklist_question": "premises",
+    }
+    ran = await validate(
+        domain,
+        applicant,
+        "不知道怎么选",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "不知道怎么选"},
+        slots=slots,
+    )
+    assert ran.slots == {"checklist_answer": None}
+    # The catalog's help text for the question, then what each option brings.
+    assert "决定您需要带哪种场所使用证明" in ran.text
+    assert "· 选“租赁”：要准备【房屋租赁合同】【房屋产权证明】。" in ran.text
+    assert "· 选“房屋没有产权证明”：要准备【村（居）委会出具的场所使用证明】。" in ran.text
+    assert [b["title"] for b in ran.buttons] == [
+        "自有房产",
+        "租赁",
+        "亲友或单位无偿提供",
+        "房屋没有产权证明",
+        "转人工",
+    ]
+
+
+async def test_not_sure_of_a_number_is_no_zero(api, applicant, domain):
+    # "无" and "没有" used to count as 0 people: no health certificates on the list.
+    ran = await validate(
+        domain,
+        applicant,
+        "暂时无法确定，还没招人",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "暂时无法确定，还没招人"},
+        slots=ASKING_HANDLERS,
+    )
+    assert ran.slots == {"checklist_answer": None}
+    assert "如厨师、面点师、配餐员" in ran.text  # the catalog's help text
+    assert "估一个大概的数" in ran.text
+    # A restaurant needs health certificates whatever the count: nothing is claimed to depend on it.
+    assert "这个数字会影响" not in ran.text
+    assert ran.buttons == [{"title": "转人工", "payload": "/request_human"}]
+    # The area does decide licences: what it may bring is said.
+    slots = {**ASKING_HANDLERS, "checklist_question": "area"}
+    slots["checklist_answers"] = answers("restaurant", entity_type="individual", premises="leased")
+    ran = await validate(
+        domain,
+        applicant,
+        "还没量过，说不好",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "还没量过，说不好"},
+        slots=slots,
+    )
+    assert ran.slots == {"checklist_answer": None}
+    assert "这个数字会影响要办哪些证照：" in ran.text
+    assert "【公众聚集场所投入使用、营业前消防安全检查合格证】" in ran.text and "以及相应的材料" in ran.text
+
+
+async def test_not_being_sure_stays_in_the_form_unless_a_person_is_asked_for(api, applicant, domain):
+    # "什么意思" reads like a policy question; the explanation of the question answers it better.
+    ran = await validate(
+        domain,
+        applicant,
+        "不懂这是什么意思？",
+        "ask_policy",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "不懂这是什么意思？"},
+        slots=ASKING_GAS,
+        confidence=0.8,
+    )
+    assert ran.texts[0].startswith("没关系，拿不准很正常")
+    ran = await validate(
+        domain,
+        applicant,
+        "说不清楚，转人工吧",
+        "request_human",
+        requested="checklist_answer",
+        candidates={"checklist_answer": "说不清楚，转人工吧"},
+        slots=ASKING_GAS,
+        confidence=0.97,
+    )
+    assert ran.messages == []
+    assert ran.events[-1]["event"] == "action_execution_rejected"
 
 
 async def test_interruptions_reject_the_form_so_their_rule_answers(api, applicant, domain):

@@ -11,12 +11,14 @@ from actions.parsing import (
     commitment_kind,
     commitment_subject,
     find_number,
+    is_unsure,
     licence_number,
     material_words,
     parse_answer,
     parse_choice,
     parse_score,
     parse_yes_no,
+    same_ending,
     stated_number,
 )
 
@@ -100,6 +102,66 @@ def test_numbers_in_replies(text, value):
 )
 def test_yes_no(text, value):
     assert parse_yes_no(text) is value
+
+
+UNSURE = [
+    "不太清楚",
+    "不知道",
+    "不确定",
+    "说不好",
+    "还没想好",
+    "看情况吧",
+    "不懂",
+    "不知道怎么选",
+    "这个我不是很清楚",
+    "说不准，还没定",
+    "没想过这个",
+    "不一定",
+    "啥意思",
+    "忘了",
+    "不知道用不用燃气",  # the question's own word (燃气) with a 不 before it is still no answer
+    "不清楚有没有",  # "没有" here is no count of 0
+    "暂时无法确定",  # nor is "无"
+    "不知道选哪个，个体户还是公司？",  # naming the options is not picking one
+    "not sure",
+]
+
+
+@pytest.mark.parametrize("text", UNSURE)
+def test_not_being_sure_answers_no_question(text):
+    # "不太清楚" was read as a "no" (because of 不), which silently dropped materials from the checklist.
+    assert is_unsure(text)
+    assert parse_yes_no(text) is None
+    for question in (TAKEAWAY, USES_GAS, VIA_AGENT, ENTITY_TYPE, PREMISES, AREA, HANDLERS):
+        assert parse_answer(question, text) == (False, None), question["id"]
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        (TAKEAWAY, "不是"),
+        (TAKEAWAY, "没有"),
+        (TAKEAWAY, "不做外卖"),
+        (TAKEAWAY, "没有的"),
+        (TAKEAWAY, "没打算做"),
+        (TAKEAWAY, "不需要"),
+        (USES_GAS, "不用"),
+        (USES_GAS, "没有燃气"),
+        (VIA_AGENT, "不用代办"),
+        ({"id": "sells_alcohol", "type": "bool"}, "不卖"),
+    ],
+)
+def test_a_real_no_is_still_a_no(question, text):
+    assert not is_unsure(text)
+    assert parse_answer(question, text) == (True, False)
+
+
+def test_being_sure_is_read_as_before():
+    assert not is_unsure("忘了说，我们也卖酒")
+    assert parse_yes_no("忘了说，我们也卖酒") is True
+    assert parse_answer(HANDLERS, "没有") == (True, 0)
+    assert parse_answer(PREMISES, "租的") == (True, "leased")
+    assert not is_unsure("/deny") and not is_unsure("")
 
 
 @pytest.mark.parametrize(
@@ -236,6 +298,16 @@ def test_everyday_material_names_become_the_catalogs():
         [("premises_proof", "经营场所使用证明"), ("premises_layout", "经营场所平面布局图")],
         min_score=0.4,
     ) == ["premises_proof"]
+
+
+def test_a_material_is_what_its_name_ends_in():
+    # "营业场所租赁合同" shares 经营场所 with the layout plan as much as 租赁合同 with the lease.
+    items = [("lease_contract", "房屋租赁合同"), ("premises_layout", "经营场所平面布局图")]
+    hint = material_words("营业场所租赁合同")
+    assert best_match(hint, items, min_score=0.4) == ["lease_contract", "premises_layout"]
+    assert same_ending(hint, items) == ["lease_contract"]
+    # Without a shared ending nothing is ruled out.
+    assert same_ending("租赁合同照片", items) == ["lease_contract", "premises_layout"]
 
 
 @pytest.mark.parametrize(

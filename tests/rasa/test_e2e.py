@@ -60,8 +60,12 @@ def test_a_restaurant_from_hello_through_the_questionnaire_to_the_checklist(assi
     # A reply that does not fit is re-asked politely; an interruption is answered, then the question again.
     assistant.say(sender, "个体户")
     assistant.say(sender, "租的")
-    puzzled = assistant.say(sender, "不太清楚")
-    assert "抱歉，我没看懂“不太清楚”" in texts(puzzled) and "面积" in texts(puzzled)
+    puzzled = assistant.say(sender, "挺大的")
+    assert "抱歉，我没看懂“挺大的”" in texts(puzzled) and "面积" in texts(puzzled)
+    # Not sure is no answer: the question stays open, explained, and a person is offered.
+    unsure = assistant.say(sender, "不太清楚")
+    assert "拿不准很正常" in texts(unsure) and "面积" in texts(unsure)
+    assert "转人工" in [b["title"] for b in buttons(unsure)]
     how_long = assistant.say(sender, "多久能办好")
     assert "承诺3个工作日" in texts(how_long) and "面积" in texts(how_long)
 
