@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := redis-server postgresql fonts-noto-cjk libzbar0 chromium
 PIP_INDEX := --no-emit-index-url --no-emit-find-links
 
-.PHONY: help install run test test-fast lint format bench lock clean services
+.PHONY: help install run test test-fast lint format bench eval lock clean services
 
 help:
 	@echo "make run      start the whole service (gateway :8000, backend :8080, Rasa, actions, notifier)"
 	@echo "make test     run the test suite (installs first; starts Redis/PostgreSQL if none is running)"
 	@echo "make lint     ruff + mypy + rasa data validate"
 	@echo "make bench    print latency/throughput figures"
+	@echo "make eval     print NLU and policy search accuracy (the search alone and behind NLU)"
 	@echo "make install  set up system packages, .venv and .venv-rasa (quick when nothing changed)"
 
 install: $(STAMP) system-packages rasa-env
@@ -63,6 +64,13 @@ bench: install services
 	$(PY) scripts/bench_backend.py
 	@for s in scripts/bench_policies.py scripts/bench_materials.py scripts/bench_verification.py scripts/bench_gateway.py scripts/bench_assistant.py; do \
 	  if [ -f $$s ]; then $(PY) $$s || exit 1; fi; done
+
+# Accuracy figures (not timed, not gates: the floors live in the tests). The policy search is scored alone
+# and as an applicant meets it, behind NLU (scripts/policy_routes.py records the model's intents).
+eval: install
+	scripts/rasa_env.sh eval --nonsense tests/rasa/nonsense.yml
+	scripts/rasa_env.sh shell python scripts/policy_routes.py --out var/eval/policy_routes.json
+	$(PY) scripts/policy_eval.py --routes var/eval/policy_routes.json
 
 # Re-resolve pinned versions after editing requirements/*.in.
 lock: $(STAMP)

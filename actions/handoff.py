@@ -15,7 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendRefused, BackendUnavailable, backend
-from actions.dialogue import BackendAction, applicant_of, is_command, latest_intent
+from actions.dialogue import BackendAction, applicant_of, is_command, last_bot_text, latest_intent
+from actions.policy import answer_if_found, is_policy_answer
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
 
 
 class ActionFallback(BackendAction):
-    """NLU was unsure: ask to rephrase once; unsure again right after → a person takes over."""
+    """NLU was unsure: answer from the documents when the policy search finds an answer; else ask to
+    rephrase once, and unsure again right after a request to rephrase → a person takes over."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -116,7 +118,10 @@ class ActionFallback(BackendAction):
             # Already answered as the first copy: say nothing, and take the copy back so it never counts
             # as a second misunderstanding (which would hand the person to staff).
             return [UserUtteranceReverted()]
-        if previous_user_intent(tracker) != FALLBACK:
+        if await answer_if_found(dispatcher, tracker, self.backend):
+            # NLU was unsure, but the documents answer it (啥叫证照联办，能简单说说吗).
+            return []
+        if previous_user_intent(tracker) != FALLBACK or is_policy_answer(last_bot_text(tracker)):
             dispatcher.utter_message(response="utter_please_rephrase")
             return []
         dispatcher.utter_message(text="抱歉，我还是没能理解您的意思。我请工作人员来帮您。")

@@ -3,6 +3,11 @@
     .venv/bin/python scripts/policy_eval.py            # top-1, top-3, out-of-scope rejection
     .venv/bin/python scripts/policy_eval.py --misses   # and every question it gets wrong
     .venv/bin/python scripts/policy_eval.py --sweep    # the same figures over a range of thresholds
+    .venv/bin/python scripts/policy_eval.py --routes var/eval/policy_routes.json   # and the product's
+
+--routes takes the trained Rasa model's reading of every question (scripts/policy_routes.py; `make eval`
+writes it) and adds the figures an applicant meets: only questions NLU reads as ask_policy reach the
+search, out_of_scope / nlu_fallback are turned away before it, other intents go to other skills.
 
 Figures are printed for the whole set and separately for the part the search was tuned on and each
 held-out block (holdout-1, holdout-2 …; see the file's header); --part NAME limits --misses to one of
@@ -16,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend.policies.evaluation import EvalSet, evaluate  # noqa: E402
+from backend.policies.evaluation import EvalSet, Routes, evaluate, evaluate_product  # noqa: E402
 from backend.policies.search import PolicyIndex  # noqa: E402
 
 SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
@@ -31,6 +36,9 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, help="override the calibrated threshold")
     parser.add_argument("--misses", action="store_true", help="list wrong answers and answered out-of-scope")
     parser.add_argument("--sweep", action="store_true", help="print the figures over a range of thresholds")
+    parser.add_argument(
+        "--routes", type=Path, help="NLU readings (scripts/policy_routes.py): product figures"
+    )
     parser.add_argument("--part", help="list misses of this part only (tuned, holdout-1, holdout-2 …)")
     parser.add_argument("--min-top1", type=float)
     parser.add_argument("--min-top3", type=float)
@@ -55,6 +63,15 @@ def main() -> int:
     report = evaluate(index, eval_set, args.threshold)
     for name, part in parts.items():
         print(f"{name:>9}: {evaluate(index, part, args.threshold).summary()}")
+    if args.routes:
+        routes = Routes.load(args.routes)
+        print("\nThe product (NLU routes the question, then the search):")
+        for name, part in parts.items():
+            print(f"{name:>9}: {evaluate_product(index, part, routes, args.threshold).summary()}")
+        if routes.in_training_data:
+            fresh = routes.without_trained(eval_set)
+            print(f"without the {len(routes.in_training_data)} questions that are NLU training examples:")
+            print(f"{'all':>9}: {evaluate_product(index, fresh, routes, args.threshold).summary()}")
     if args.misses:
         shown = report if args.part is None else evaluate(index, eval_set.part(args.part), args.threshold)
         print()

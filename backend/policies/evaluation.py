@@ -1,6 +1,8 @@
 """Measuring the policy search against the labelled set tests/backend/policy_eval.yaml (used by
 scripts/policy_eval.py and by the tests that guard against regressions)."""
 
+import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,3 +111,112 @@ def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = No
             misses.append(f"answered  {q} → {candidates[0][0]} {candidates[0][1]:.2f}  (out of scope)")
     n, m = len(eval_set.questions), len(eval_set.out_of_scope)
     return EvalReport(threshold, n, m, top1 / max(n, 1), top3 / max(n, 1), rejected / max(m, 1), misses)
+
+
+# --- the product's figures: NLU and search together -------------------------------------------------------
+
+# NLU's readings that turn a message away unless the product puts it to the search anyway (a question NLU
+# was unsure of); a message neither searched nor turned away goes to another skill.
+TURNED_AWAY = frozenset({"out_of_scope", "nlu_fallback"})
+
+
+@dataclass(frozen=True)
+class Route:
+    intent: str
+    # Whether the product puts the message to the search (actions/policy.py `reaches_search`).
+    searched: bool
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The trained model's reading of each eval question (scripts/policy_routes.py writes the file)."""
+
+    routes: dict[str, Route]
+    # Questions that are NLU training examples word for word: their reading says nothing about a new one.
+    in_training_data: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls, path: Path) -> "Routes":
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        routes = {
+            text: Route(str(route["intent"]), bool(route["searched"]))
+            for text, route in raw["routes"].items()
+        }
+        return cls(routes, frozenset(raw.get("in_training_data") or ()))
+
+    def route(self, text: str) -> Route:
+        try:
+            return self.routes[text]
+        except KeyError:
+            raise KeyError(f"no NLU route for {text!r}: the routes file is older than the eval set") from None
+
+    def without_trained(self, eval_set: EvalSet) -> EvalSet:
+        return EvalSet(
+            tuple(q for q in eval_set.questions if q.q not in self.in_training_data),
+            tuple(item for item in eval_set.out_of_scope if item[0] not in self.in_training_data),
+        )
+
+
+@dataclass
+class ProductReport:
+    questions: int
+    out_of_scope: int
+    # In-scope: routed to the search and answered right at the first (first three) result.
+    top1: float
+    top3: float
+    # In-scope questions by where NLU sent them: the search, turned away, another skill (by intent).
+    to_search: int
+    turned_away: int
+    other_skills: Counter[str]
+    # Out-of-scope questions not answered from the documents, and by whom they were stopped.
+    rejected: float
+    stopped_by: Counter[str]
+
+    def summary(self) -> str:
+        others = ", ".join(f"{intent} {n}" for intent, n in self.other_skills.most_common()) or "none"
+        stops = ", ".join(f"{who} {n}" for who, n in self.stopped_by.most_common()) or "none"
+        return (
+            f"top-1 {self.top1:.3f}  top-3 {self.top3:.3f}  out-of-scope rejected {self.rejected:.3f}  "
+            f"({self.questions} / {self.out_of_scope}; in-scope to the search {self.to_search}, turned away "
+            f"by NLU {self.turned_away}, other skills: {others}; out-of-scope stopped by: {stops})"
+        )
+
+
+def evaluate_product(
+    index: PolicyIndex, eval_set: EvalSet, routes: Routes, threshold: float | None = None
+) -> ProductReport:
+    """The figures an applicant meets: a question counts as answered right only when the product puts it
+    to the search and the search answers it right; an out-of-scope question is rejected when NLU turns it
+    away, sends it to a skill that does not answer from the documents, or the search finds nothing."""
+    threshold = index.threshold if threshold is None else threshold
+    top1 = top3 = to_search = turned_away = rejected = 0
+    other_skills: Counter[str] = Counter()
+    stopped_by: Counter[str] = Counter()
+    for question in eval_set.questions:
+        route = routes.route(question.q)
+        if not route.searched:
+            if route.intent in TURNED_AWAY:
+                turned_away += 1
+            else:
+                other_skills[route.intent] += 1
+            continue
+        to_search += 1
+        candidates, held_to = index.ranked_refs(question.q, threshold)
+        first = [ref for ref, score in candidates[:3] if score >= held_to]
+        top1 += bool(first) and first[0] in question.answers
+        top3 += bool(question.answers.intersection(first))
+    for q, _ in eval_set.out_of_scope:
+        route = routes.route(q)
+        if not route.searched:
+            stopped_by["NLU" if route.intent in TURNED_AWAY else f"other skill ({route.intent})"] += 1
+            rejected += 1
+            continue
+        candidates, held_to = index.ranked_refs(q, threshold)
+        if not candidates or candidates[0][1] < held_to:
+            stopped_by["search"] += 1
+            rejected += 1
+    n, m = len(eval_set.questions), len(eval_set.out_of_scope)
+    return ProductReport(
+        n, m, top1 / max(n, 1), top3 / max(n, 1), to_search, turned_away, other_skills,
+        rejected / max(m, 1), stopped_by,
+    )  # fmt: skip

@@ -1,7 +1,10 @@
 """Policy answers: the backend's search with its citation and a 查看原文 link; nothing found → says so."""
 
-from actions.policy import NOT_FOUND, SUGGESTED, ActionPolicySearch
-from tests.actions.conftest import run_action, tracker_state
+import pytest
+
+from actions.handoff import ActionFallback
+from actions.policy import NOT_FOUND, SUGGESTED, ActionOutOfScope, ActionPolicySearch
+from tests.actions.conftest import backend_down, run_action, tracker_state, user_event
 
 
 async def test_a_policy_answer_cites_its_document_and_links_the_original(api, applicant, domain):
@@ -41,3 +44,50 @@ async def test_nothing_found_offers_the_faq_questions_it_may_mean(api, applicant
     qr_question = "营业执照、综合许可证上的二维码是做什么的？"
     assert ran.buttons[0] == {"title": qr_question, "payload": qr_question}
     assert ran.buttons[-1] == {"title": "转人工", "payload": "/request_human"}
+
+
+async def test_out_of_scope_reading_is_answered_when_the_documents_answer_it(api, applicant, domain):
+    # NLU reads some policy questions in everyday words as out of scope; the search has the last word.
+    ran = await run_action(
+        ActionOutOfScope(), tracker_state(applicant, "什么是容缺受理", "out_of_scope", confidence=0.7), domain
+    )
+    [message] = ran.messages
+    assert "容缺受理" in message["text"] and "出处：" in message["text"]
+
+    ran = await run_action(
+        ActionOutOfScope(), tracker_state(applicant, "今天股市行情怎么样", "out_of_scope"), domain
+    )
+    assert ran.responses() == ["utter_out_of_scope"] and "出处" not in "".join(ran.texts)
+
+    # NLU sure it is out of scope, or a message that asks nothing: the search is not asked.
+    for text, confidence in (("什么是容缺受理", 0.95), ("容缺受理", 0.5)):
+        ran = await run_action(
+            ActionOutOfScope(), tracker_state(applicant, text, "out_of_scope", confidence=confidence), domain
+        )
+        assert ran.responses() == ["utter_out_of_scope"]
+
+
+async def test_out_of_scope_with_the_backend_down_still_redirects(applicant, domain, monkeypatch):
+    with backend_down(monkeypatch):
+        ran = await run_action(
+            ActionOutOfScope(), tracker_state(applicant, "什么是容缺受理", "out_of_scope"), domain
+        )
+    assert ran.responses() == ["utter_out_of_scope"]
+
+
+async def test_an_unsure_reading_the_documents_answer_is_answered_not_sent_back(api, applicant, domain):
+    ran = await run_action(
+        ActionFallback(), tracker_state(applicant, "啥叫容缺受理 能简单说说吗", "nlu_fallback"), domain
+    )
+    assert "出处：" in ran.texts[0] and ran.events == []
+    # An unclear message right after that answer is the first misunderstanding, not the second.
+    earlier = [
+        user_event("啥叫容缺受理 能简单说说吗", "nlu_fallback"),
+        {"event": "bot", "text": ran.texts[0]},
+    ]
+    ran = await run_action(
+        ActionFallback(), tracker_state(applicant, "嗯那个啥", "nlu_fallback", events=earlier), domain
+    )
+    assert ran.responses() == ["utter_please_rephrase"]
+    with pytest.raises(AssertionError, match="404"):
+        api.call("GET", "/handoffs/current", applicant=applicant)

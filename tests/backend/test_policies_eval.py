@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.policies.evaluation import EvalSet, evaluate
+from backend.policies.evaluation import EvalQuestion, EvalSet, Route, Routes, evaluate, evaluate_product
 from backend.policies.search import PolicyIndex
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
 
@@ -95,3 +95,47 @@ def test_accuracy_floors(
     assert report.top1 >= top1, report.misses
     assert report.top3 >= top3, report.misses
     assert report.rejected >= rejected, report.misses
+
+
+def test_product_figures_count_only_what_nlu_sends_to_the_search(index: PolicyIndex) -> None:
+    answered = EvalQuestion("什么是容缺受理", frozenset({"faq:rongque-shouli"}))
+    eval_set = EvalSet(
+        (answered, EvalQuestion("开饭店要多久", frozenset({"faq:processing-time"})),
+         EvalQuestion("证照联办是什么意思", frozenset({"faq:what-is-zhengzhao-lianban"}))),
+        (("今天天气怎么样", "tuned"), ("股票明天涨不涨", "tuned"), ("个人所得税怎么申报", "tuned")),
+    )  # fmt: skip
+    routes = Routes(
+        {
+            "什么是容缺受理": Route("ask_policy", searched=True),
+            "开饭店要多久": Route("ask_time_limit", searched=False),
+            "证照联办是什么意思": Route("out_of_scope", searched=False),
+            "今天天气怎么样": Route("out_of_scope", searched=False),
+            "股票明天涨不涨": Route("ask_progress", searched=False),
+            # an unsure reading of a question: the search has the last word
+            "个人所得税怎么申报": Route("nlu_fallback", searched=True),
+        }
+    )
+    assert evaluate(index, EvalSet((answered,), ())).top1 == 1.0
+    report = evaluate_product(index, eval_set, routes)
+    assert (report.to_search, report.turned_away, dict(report.other_skills)) == (1, 1, {"ask_time_limit": 1})
+    assert report.top1 == pytest.approx(1 / 3)
+    # The tax question reached the search, which found nothing: all three are rejected, each by someone else.
+    assert report.rejected == 1.0
+    assert dict(report.stopped_by) == {"NLU": 1, "other skill (ask_progress)": 1, "search": 1}
+    with pytest.raises(KeyError, match="routes file is older"):
+        evaluate_product(index, EvalSet((EvalQuestion("新问题", frozenset()),), ()), routes)
+
+
+def test_routes_file_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "routes.json"
+    path.write_text(
+        '{"routes": {"甲": {"intent": "nlu_fallback", "confidence": 0.55, "searched": true}},'
+        ' "in_training_data": ["甲"]}',
+        encoding="utf-8",
+    )
+    routes = Routes.load(path)
+    assert routes.route("甲") == Route("nlu_fallback", searched=True)
+    fresh = routes.without_trained(
+        EvalSet((EvalQuestion("甲", frozenset()), EvalQuestion("乙", frozenset())), ())
+    )
+    assert [q.q for q in fresh.questions] == ["乙"]

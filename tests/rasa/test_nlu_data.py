@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -167,3 +168,11 @@ def test_nonsense_ends_in_the_fallback(held_out_figures):
     figures, report = held_out_figures
     assert figures["nonsense_examples"] >= 40
     assert figures["nonsense_fallback_rate"] >= MIN_NONSENSE_FALLBACK_RATE, report[-3000:]
+
+
+def test_the_faq_examples_are_generated_from_the_current_faq():
+    # nlu_data/nlu/policy_faq.yml is the FAQ's phrasings as ask_policy examples; an FAQ edit needs a rerun.
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "faq_nlu.py"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr

@@ -1,0 +1,88 @@
+"""Where the trained Rasa model sends each question of the policy evaluation set.
+
+In the product a question reaches the policy search when NLU reads it as ``ask_policy``, or reads a question
+as ``out_of_scope`` without being sure or as ``nlu_fallback`` (actions/policy.py ``reaches_search``);
+other readings are turned away before the search sees them, or go to other skills (time limits, the
+industry's licences …). This script records the model's reading of every
+question of tests/backend/policy_eval.yaml, so that ``scripts/policy_eval.py --routes FILE`` can report the
+product's figures (NLU and search together) beside the search's own.
+
+Runs in the Rasa environment (it imports rasa); `make eval` calls it:
+
+    scripts/rasa_env.sh shell python scripts/policy_routes.py --out var/eval/policy_routes.json
+
+It also reports eval questions that appear word for word in the NLU training data: their reading says
+nothing about a new question (the product figure is printed with and without them by policy_eval.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from nlu_eval import load_examples, parse_all  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from actions.policy import reaches_search  # noqa: E402
+
+
+def eval_questions(path: Path) -> list[str]:
+    """Every question text of the set, in-scope and out-of-scope, from the root and each holdout block."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    sections = [raw, *(value for key, value in raw.items() if key.startswith("holdout") and value)]
+    texts: list[str] = []
+    for section in sections:
+        texts += [str(item["q"]) for item in section.get("questions") or []]
+        texts += [str(q) for q in section.get("out_of_scope") or []]
+    return list(dict.fromkeys(texts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models/current.tar.gz")
+    parser.add_argument("--eval-set", type=Path, default=ROOT / "tests/backend/policy_eval.yaml")
+    parser.add_argument("--train", type=Path, default=ROOT / "nlu_data")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    logging.disable(logging.WARNING)
+    texts = eval_questions(args.eval_set)
+    train, _ = load_examples(args.train)
+    trained_on = sorted({example.text for example in train} & set(texts))
+    parsed = asyncio.run(parse_all(args.model, texts))
+    routes = {}
+    for text, result in zip(texts, parsed, strict=True):
+        intent, confidence = str(result["intent"]["name"]), float(result["intent"]["confidence"])
+        # Whether the product's actions would put it to the search (ask_policy, or an unsure reading of a
+        # question): policy_eval.py counts the search's answer only then.
+        routes[text] = {
+            "intent": intent,
+            "confidence": round(confidence, 4),
+            "searched": reaches_search(text, intent, confidence),
+        }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {"model": str(args.model), "routes": routes, "in_training_data": trained_on},
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    print(f"{len(routes)} questions routed → {args.out}")
+    if trained_on:
+        print(f"{len(trained_on)} of them are NLU training examples word for word (reported apart)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
