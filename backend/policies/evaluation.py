@@ -20,6 +20,7 @@ SECTIONS = {
     "holdout_3": "holdout-3",
     "holdout_4": "holdout-4",
     "holdout_5": "holdout-5",
+    "holdout_6": "holdout-6",
 }
 
 

@@ -12,13 +12,15 @@ question).
 What applicants type on a phone needs three more things:
 - mistyped words: a pinyin keyboard puts a wrong character of the same sound into a word (证照联半,
   容却受理) and jieba cuts the word into single characters that carry nothing. `correct` puts a domain
-  word of 3–6 characters right when one character differs and no other domain word fits;
+  word of 3–6 characters right when one character differs, sounds the same (pypinyin) and no other
+  domain word fits;
 - character bigrams, a second view of the text for the search (`passage_bigrams`, `query_bigrams`): they
   still see a word inside a compound jieba keeps whole (卫生许可证 in 公共场所卫生许可证);
 - other services: the documents list other windows and chains (公积金, 社保, 户籍 …) without describing
   them, so a question about one of them would otherwise match the list (`is_other_service`).
 """
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import jieba
 import yaml
+from pypinyin import Style, pinyin
 
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
 # Runs the bigram view is taken from: Chinese characters, or letters and digits (kept whole: "app", "0.5").
@@ -45,6 +48,16 @@ _TYPO_MIN, _TYPO_MAX = 3, 6
 # An applicant's word must come out of jieba's cut whole even where jieba's general dictionary prefers
 # another cut (快递给我 → 快/递给/我), so lexicon keys are given at least this frequency.
 _LEXICON_FREQ = 3000
+
+
+@functools.cache
+def _readings(char: str) -> frozenset[str]:
+    return frozenset(pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")[0] or ())
+
+
+def sound_alike(typed: str, meant: str) -> bool:
+    """Whether a pinyin keyboard could give `typed` for `meant`: a reading in common, tones aside."""
+    return bool(_readings(typed) & _readings(meant))
 
 
 @dataclass(frozen=True)
@@ -144,10 +157,12 @@ class PolicyTokenizer:
 
     def correct(self, text: str) -> str:
         """The question with mistyped domain words put right. A pinyin keyboard puts a wrong character of
-        the same sound into a word, and the cut then leaves that character standing alone: where such a
-        character (not a stop word, not a lexicon word) swapped for another completes a domain word of 3
-        to 6 characters around it, and that word is the only one the pattern fits, it is swapped
-        (证照联半 → 证照联办, 容却受理 → 容缺受理, 许可症 → 许可证); the longest word wins."""
+        the same sound into a word, and the cut then leaves a character standing alone: where one
+        character of a run around it (not a stop word, not a lexicon word), swapped for one that sounds
+        the same, completes a domain word of 3 to 6 characters, and that word is the only one the pattern
+        fits, it is swapped (证照联半 → 证照联办, 容却受理 → 容缺受理, 许可症 → 许可证, 二微码 → 二维码); the
+        longest word wins. The sound is what tells a slip from a different word: 申请卡在 is not 申请表,
+        电脑 not 电掌."""
         fixes: list[tuple[int, int, str]] = []
         offset = 0
         for raw in self._jieba.cut(text, HMM=False):
@@ -167,12 +182,15 @@ class PolicyTokenizer:
                 window = text[start : start + length]
                 if len(window) < length or not _HAN_ONLY.fullmatch(window) or self._jieba.FREQ.get(window):
                     continue  # not a whole run of Chinese, or a word already
-                before, after = window[: i - start], window[i - start + 1 :]
-                if not (before and after) and before + after in self._domain:
-                    continue  # a whole word and the next one's first character (三联办跟 …)
-                word = self._typos.get(f"{before}?{after}")
-                if word:
-                    return start, start + length, word
+                # The wrong character is the loose one, or one the cut glued to its other neighbour
+                # (二微码 → 二/微码: 微 is wrong, 二 is left alone).
+                for j in (i - start, *(k for k in range(length) if k != i - start)):
+                    before, after = window[:j], window[j + 1 :]
+                    if not (before and after) and before + after in self._domain:
+                        continue  # a whole word and the next one's first character (三联办跟 …)
+                    word = self._typos.get(f"{before}?{after}")
+                    if word and sound_alike(window[j], word[j]):
+                        return start, start + length, word
         return None
 
     def parts(self, word: str) -> list[tuple[str, Term]]:

@@ -22,6 +22,12 @@ Round 6 added a dev batch (59 / 17) and holdout-5 (60 / 18); after its lexicon c
 personal papers, 打电话, 变动, 钱; a lost licence stays unknown): all 600 / 184: 0.800, 0.867, 0.837; tuned
 340 / 101: 0.850, 0.903, 0.901; holdout-3 0.617, 0.767, 0.800; holdout-5 0.733, 0.817, 0.722 (unchanged
 from before the round).
+Round 7 added a dev batch (60 / 16) and holdout-6 (60 / 17), and two tester questions the search
+still answers (营业执照怎么补办, 健康证去哪里办) to the tuned part's out-of-scope; after its changes
+(a typo must sound like the character it replaces, pypinyin; five filler words; 不服, 差评, 当面):
+all 720 / 219: 0.793, 0.869, 0.799; tuned 400 / 119: 0.833, 0.895, 0.857 (dev batch 0.683, 0.767,
+0.688 → 0.717, 0.833, 0.688); holdout-5 0.750, 0.833, 0.722; holdout-6 0.767, 0.900, 0.588
+(unchanged from before the round).
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -51,7 +57,9 @@ def eval_set() -> EvalSet:
 def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_set: EvalSet) -> None:
     assert len(eval_set.questions) >= 80
     assert len(eval_set.out_of_scope) >= 20
-    assert eval_set.parts == ["tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5"]
+    assert eval_set.parts == [
+        "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6"
+    ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
     assert len(eval_set.part("holdout-3").questions) >= 60
@@ -60,6 +68,8 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.part("holdout-4").out_of_scope) >= 19
     assert len(eval_set.part("holdout-5").questions) >= 60
     assert len(eval_set.part("holdout-5").out_of_scope) >= 18
+    assert len(eval_set.part("holdout-6").questions) >= 60
+    assert len(eval_set.part("holdout-6").out_of_scope) >= 17
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
@@ -79,13 +89,14 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.78, 0.84, 0.81),
-        ("tuned", 0.83, 0.88, 0.88),
+        (None, 0.77, 0.84, 0.77),
+        ("tuned", 0.81, 0.87, 0.83),
         ("holdout-1", 0.84, 0.88, 0.65),
         ("holdout-2", 0.80, 0.86, 0.84),
         ("holdout-3", 0.58, 0.73, 0.75),
         ("holdout-4", 0.66, 0.74, 0.65),
-        ("holdout-5", 0.70, 0.78, 0.68),
+        ("holdout-5", 0.72, 0.80, 0.68),
+        ("holdout-6", 0.73, 0.86, 0.55),
     ],
 )
 def test_accuracy_floors(

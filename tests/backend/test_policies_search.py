@@ -93,9 +93,15 @@ def test_another_service_asked_about_within_the_reform_is_answered(index: Policy
         ("证照联半怎么申请", "证照联办怎么申请"),
         ("许可症多久能办好", "许可证多久能办好"),
         ("容却受理", "容缺受理"),
+        # the slip glued to its other neighbour by the cut (二/微码)
+        ("执照上的二微码有啥用", "执照上的二维码有啥用"),
         # left alone: nothing mistyped, or the lone character starts the next word
         ("三联办跟证照联办一样吗", "三联办跟证照联办一样吗"),
         ("开舞厅得办卫生证吗", "开舞厅得办卫生证吗"),
+        # left alone: the character that would complete a word does not sound like the one typed
+        ("我的申请卡在哪个部门了", "我的申请卡在哪个部门了"),
+        ("怎么申请公租房", "怎么申请公租房"),
+        ("能在电脑上办吗", "能在电脑上办吗"),
     ],
 )
 def test_a_mistyped_domain_word_is_put_right(typed: str, meant: str) -> None:
