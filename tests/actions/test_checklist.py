@@ -51,6 +51,19 @@ async def validate(domain, sender, text, intent="inform", *, requested, candidat
     return await run_action(ValidateChecklistForm(), state, domain)
 
 
+async def answer(domain, sender, reply, intent="inform", **more):
+    """The applicant's reply to the checklist question being asked."""
+    return await validate(
+        domain,
+        sender,
+        reply,
+        intent,
+        requested="checklist_answer",
+        candidates={"checklist_answer": reply},
+        **more,
+    )
+
+
 async def test_free_text_industry_is_found_through_the_catalog_aliases(api, applicant, domain):
     ran = await validate(
         domain,
@@ -113,14 +126,7 @@ async def test_an_answer_is_stored_and_the_next_question_chosen(api, applicant, 
         "checklist_answers": answers("restaurant"),
         "checklist_question": "entity_type",
     }
-    ran = await validate(
-        domain,
-        applicant,
-        "个体户",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "个体户"},
-        slots=slots,
-    )
+    ran = await answer(domain, applicant, "个体户", slots=slots)
     assert ran.slots == {
         "checklist_answer": None,
         "checklist_answers": answers("restaurant", entity_type="individual"),
@@ -135,26 +141,11 @@ async def test_a_reply_that_does_not_fit_is_re_prompted_politely(api, applicant,
         "checklist_answers": answers("restaurant", entity_type="individual", premises="leased"),
         "checklist_question": "area",
     }
-    ran = await validate(
-        domain,
-        applicant,
-        "挺大的",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "挺大的"},
-        slots=slots,
-    )
+    ran = await answer(domain, applicant, "挺大的", slots=slots)
     assert ran.slots == {"checklist_answer": None}
     assert ran.texts == ["抱歉，我没看懂“挺大的”这个回答。请回复一个数字（1～100000平方米），例如 120。"]
     again = [{"event": "bot", "text": ran.texts[0]}]
-    ran = await validate(
-        domain,
-        applicant,
-        "反正不小",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "反正不小"},
-        slots=slots,
-        events=again,
-    )
+    ran = await answer(domain, applicant, "反正不小", slots=slots, events=again)
     assert "转人工" in ran.text
 
 
@@ -179,15 +170,7 @@ async def test_nlu_area_entity_helps_read_the_number(api, applicant, domain):
         "checklist_answers": answers("restaurant", entity_type="individual", premises="leased"),
         "checklist_question": "area",
     }
-    ran = await validate(
-        domain,
-        applicant,
-        "差不多两百平",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "差不多两百平"},
-        slots=slots,
-        entities={"area": "两百平"},
-    )
+    ran = await answer(domain, applicant, "差不多两百平", slots=slots, entities={"area": "两百平"})
     assert ran.slots["checklist_answers"]["answers"]["area"] == 200
 
 
@@ -199,14 +182,7 @@ async def walk_through(domain, applicant, package_id, replies: dict[str, str]) -
         slots.update(asked.slots)
         question = slots["checklist_question"]
         reply = replies[question]
-        ran = await validate(
-            domain,
-            applicant,
-            reply,
-            requested="checklist_answer",
-            candidates={"checklist_answer": reply},
-            slots=slots,
-        )
+        ran = await answer(domain, applicant, reply, slots=slots)
         assert not ran.texts, (question, reply, ran.texts)
         slots.update(ran.slots)
         if ran.slots.get("requested_slot", "still asking") is None:
@@ -400,27 +376,9 @@ ASKING_GAS = {
 async def test_an_answer_wins_over_a_doubtful_intent(api, applicant, domain):
     # NLU once read "3个人" as 人工 (request_human) and "5" as goodbye: the answer is what counts.
     for reply, intent, confidence in [("3个人", "request_human", 0.8), ("5", "goodbye", 0.96)]:
-        ran = await validate(
-            domain,
-            applicant,
-            reply,
-            intent,
-            requested="checklist_answer",
-            candidates={"checklist_answer": reply},
-            slots=ASKING_HANDLERS,
-            confidence=confidence,
-        )
+        ran = await answer(domain, applicant, reply, intent, slots=ASKING_HANDLERS, confidence=confidence)
         assert "food_handlers" in ran.slots["checklist_answers"]["answers"], reply
-    ran = await validate(
-        domain,
-        applicant,
-        "不用代办",
-        "ask_policy",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "不用代办"},
-        slots=ASKING_GAS,
-        confidence=0.67,
-    )
+    ran = await answer(domain, applicant, "不用代办", "ask_policy", slots=ASKING_GAS, confidence=0.67)
     assert ran.slots["checklist_answers"]["answers"]["uses_gas"] is False
 
 
@@ -439,25 +397,11 @@ async def test_everyday_answers_are_read_against_the_question(api, applicant, do
         assert ran.slots["checklist_answers"]["answers"]["uses_gas"] is False, intent
         assert "“后厨是否使用燃气（天然气、液化石油气）”记为“否”" in ran.text
     # Asked whether an agent handles it, "自己办" means no agent.
-    ran = await validate(
-        domain,
-        applicant,
-        "自己办",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "自己办"},
-        slots={**ASKING_GAS, "checklist_question": "via_agent"},
-    )
+    ran = await answer(domain, applicant, "自己办", slots={**ASKING_GAS, "checklist_question": "via_agent"})
     assert ran.slots["checklist_answers"]["answers"]["via_agent"] is False
     assert "抱歉" not in ran.text
     # A count stated as a total: the total wins.
-    ran = await validate(
-        domain,
-        applicant,
-        "厨房三个人加我四个",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "厨房三个人加我四个"},
-        slots=ASKING_HANDLERS,
-    )
+    ran = await answer(domain, applicant, "厨房三个人加我四个", slots=ASKING_HANDLERS)
     assert ran.slots["checklist_answers"]["answers"]["food_handlers"] == 4
     assert ran.messages == []
 
@@ -504,15 +448,7 @@ async def test_not_being_sure_keeps_the_question_open_and_explains_it(api, appli
 
     # Once sure, the answer is taken; a real "no" is still a no.
     for reply, intent, value in [("用的天然气", "inform", True), ("没有的", "deny", False)]:
-        ran = await validate(
-            domain,
-            applicant,
-            reply,
-            intent,
-            requested="checklist_answer",
-            candidates={"checklist_answer": reply},
-            slots=ASKING_GAS,
-        )
+        ran = await answer(domain, applicant, reply, intent, slots=ASKING_GAS)
         assert ran.slots["checklist_answers"]["answers"]["uses_gas"] is value, reply
 
 
@@ -522,14 +458,7 @@ async def test_not_sure_which_option_shows_what_each_one_needs(api, applicant, d
         "checklist_answers": answers("restaurant", entity_type="individual"),
         "checklist_question": "premises",
     }
-    ran = await validate(
-        domain,
-        applicant,
-        "不知道怎么选",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "不知道怎么选"},
-        slots=slots,
-    )
+    ran = await answer(domain, applicant, "不知道怎么选", slots=slots)
     assert ran.slots == {"checklist_answer": None}
     # The catalog's help text for the question, then what each option brings.
     assert "决定您需要带哪种场所使用证明" in ran.text
@@ -546,14 +475,7 @@ async def test_not_sure_which_option_shows_what_each_one_needs(api, applicant, d
 
 async def test_not_sure_of_a_number_is_no_zero(api, applicant, domain):
     # "无" and "没有" used to count as 0 people: no health certificates on the list.
-    ran = await validate(
-        domain,
-        applicant,
-        "暂时无法确定，还没招人",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "暂时无法确定，还没招人"},
-        slots=ASKING_HANDLERS,
-    )
+    ran = await answer(domain, applicant, "暂时无法确定，还没招人", slots=ASKING_HANDLERS)
     assert ran.slots == {"checklist_answer": None}
     assert "如厨师、面点师、配餐员" in ran.text  # the catalog's help text
     assert "估一个大概的数" in ran.text
@@ -563,14 +485,7 @@ async def test_not_sure_of_a_number_is_no_zero(api, applicant, domain):
     # The area does decide licences: what it may bring is said.
     slots = {**ASKING_HANDLERS, "checklist_question": "area"}
     slots["checklist_answers"] = answers("restaurant", entity_type="individual", premises="leased")
-    ran = await validate(
-        domain,
-        applicant,
-        "还没量过，说不好",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "还没量过，说不好"},
-        slots=slots,
-    )
+    ran = await answer(domain, applicant, "还没量过，说不好", slots=slots)
     assert ran.slots == {"checklist_answer": None}
     assert "这个数字会影响要办哪些证照：" in ran.text
     assert "【公众聚集场所投入使用、营业前消防安全检查合格证】" in ran.text and "以及相应的材料" in ran.text
@@ -578,26 +493,12 @@ async def test_not_sure_of_a_number_is_no_zero(api, applicant, domain):
 
 async def test_not_being_sure_stays_in_the_form_unless_a_person_is_asked_for(api, applicant, domain):
     # "什么意思" reads like a policy question; the explanation of the question answers it better.
-    ran = await validate(
-        domain,
-        applicant,
-        "不懂这是什么意思？",
-        "ask_policy",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "不懂这是什么意思？"},
-        slots=ASKING_GAS,
-        confidence=0.8,
+    ran = await answer(
+        domain, applicant, "不懂这是什么意思？", "ask_policy", slots=ASKING_GAS, confidence=0.8
     )
     assert ran.texts[0].startswith("没关系，拿不准很正常")
-    ran = await validate(
-        domain,
-        applicant,
-        "说不清楚，转人工吧",
-        "request_human",
-        requested="checklist_answer",
-        candidates={"checklist_answer": "说不清楚，转人工吧"},
-        slots=ASKING_GAS,
-        confidence=0.97,
+    ran = await answer(
+        domain, applicant, "说不清楚，转人工吧", "request_human", slots=ASKING_GAS, confidence=0.97
     )
     assert ran.messages == []
     assert ran.events[-1]["event"] == "action_execution_rejected"
@@ -611,15 +512,7 @@ async def test_interruptions_reject_the_form_so_their_rule_answers(api, applican
         ("算了", "cancel"),
         ("多久能办好", "ask_time_limit"),
     ]:
-        ran = await validate(
-            domain,
-            applicant,
-            reply,
-            intent,
-            requested="checklist_answer",
-            candidates={"checklist_answer": reply},
-            slots=ASKING_GAS,
-        )
+        ran = await answer(domain, applicant, reply, intent, slots=ASKING_GAS)
         assert ran.events == [
             {"event": "slot", "timestamp": None, "name": "checklist_answer", "value": None},
             {
