@@ -341,7 +341,9 @@ class ActionStartApplication(BackendAction):
                 application = await self.backend.attach_material(
                     applicant, code, material["material_id"], file_id
                 )
-                dispatcher.utter_message(text=f"您之前发来的文件已登记为【{material['name']}】。")
+                filed = [f"您之前发来的文件已登记为【{material['name']}】。"]
+                filed += file_warnings(application, material["material_id"], file_id)
+                dispatcher.utter_message(text="\n".join(filed))
             events += [
                 SlotSet("file_id", None),
                 SlotSet("material_hint", None),
@@ -533,7 +535,7 @@ class ActionAttachMaterial(BackendAction):
             return same_file(dispatcher, code, material, other)
         updated = await self.backend.attach_material(applicant, code, material["material_id"], file_id)
         lines = [f"已收到，【{material['name']}】已补交，登记到申请 {code}。"]
-        lines += file_warnings(updated, material["material_id"], file_id)
+        lines += file_warnings(updated, material["material_id"], file_id, can_add=False)
         remaining = owed(updated)
         if remaining:
             lines.append(f"还有 {len(remaining)} 份容缺后补的材料需要在期限内补交：")
@@ -604,15 +606,33 @@ def same_file(
     ]
 
 
-def file_warnings(application: dict[str, Any], material_id: str, file_id: str) -> list[str]:
-    """The backend's quality notes (blurry, dark) on the file just attached."""
+def file_warnings(
+    application: dict[str, Any], material_id: str, file_id: str, *, can_add: bool = True
+) -> list[str]:
+    """What the backend noticed about the photo just filed (blurry, dark), and how to put it right: a
+    material the reviewers cannot read comes back as a correction, days later. `can_add`: whether another
+    photo of it is still taken now (before acceptance; after it, only what was promised for later is)."""
     attached = next((m for m in application["materials"] if m["material_id"] == material_id), {})
-    return [
-        f"提示：{warning}"
+    noticed = [
+        str(warning)
         for stored in attached.get("files") or []
         if stored.get("file_id") == file_id
         for warning in stored.get("warnings") or []
     ]
+    if not noticed:
+        return []
+    how = "在光线充足的地方把材料平放，拍全整页（四个角都拍进来）"
+    if can_add:
+        # Said before the photo, the name keeps the retake from being filed as the next material.
+        advice = (
+            f"重拍时请{how}；发送前先说一声“这是{attached['name']}”，"
+            "我会把新照片登记到这份材料，免得审核时看不清再要求补正。"
+        )
+    else:
+        advice = (
+            f"这份材料已经登记，现在不能再换照片；如果审核部门看不清，会通知您重新提交，到时请{how}再发。"
+        )
+    return ["请注意：" + "".join(noticed), advice]
 
 
 # --- 容缺后补 / 告知承诺 for one material -------------------------------------------------------------------

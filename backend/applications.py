@@ -341,12 +341,13 @@ async def attach_material(
     promised_by = item.commitment_deadline
     superseded: list[str] = []
     if data.file_id is not None:
-        carried = await _carried_files(session, application, item)
-        if carried:
-            # A material holds several pages, but the copy from the refused application is one earlier
-            # hand-in: the first file after it starts the material afresh. The copy stays listed on the
-            # refused application, so nothing is lost.
-            superseded = [f for f in carried if f != data.file_id]
+        earlier = await _earlier_hand_in(session, application, item)
+        if earlier:
+            # A material holds several pages, but a copy from the refused application, or what a department
+            # asked to have again, is one earlier hand-in: the first file after it starts the material
+            # afresh. Nothing is lost: the old files stay stored and are named in the event, the copy stays
+            # listed on the refused application, and the files found wanting on the task's problem.
+            superseded = [f for f in earlier if f != data.file_id]
             item.file_ids = [data.file_id]
         elif data.file_id not in item.file_ids:
             item.file_ids = [*item.file_ids, data.file_id]
@@ -376,6 +377,25 @@ async def attach_material(
     )
     await session.commit()
     return application
+
+
+async def _earlier_hand_in(
+    session: AsyncSession, application: Application, item: ApplicationMaterial
+) -> list[str]:
+    """The files of `item` while they are still exactly an earlier hand-in that the next file replaces,
+    else []: the files a department found wanting when it asked for the material again, or those copied
+    from the refused application."""
+    if not item.file_ids:
+        return []
+    asked_again = any(
+        problem["material_id"] == item.material_id and problem.get("file_ids") == item.file_ids
+        for task in application.tasks
+        if task.status == "correction_requested"
+        for problem in task.problems
+    )
+    if asked_again:
+        return list(item.file_ids)
+    return await _carried_files(session, application, item)
 
 
 async def _carried_files(

@@ -97,6 +97,7 @@ def material_file(settings: Settings, stored: StoredFile, *, subject: str) -> Ma
         thumbnail_url=files.url_for(settings, stored.id, subject=subject, variant=files.THUMBNAIL)
         if stored.thumbnail_sha256
         else None,
+        warnings=files.warning_messages(stored),
     )
 
 

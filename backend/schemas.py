@@ -64,6 +64,9 @@ class MaterialFile(BaseModel):
     content_type: str
     url: str
     thumbnail_url: str | None
+    warnings: list[str] = Field(
+        default_factory=list, description="上传时发现的质量问题（模糊、偏暗；中文，可直接转告申请人）"
+    )
 
 
 class MaterialItem(BaseModel):

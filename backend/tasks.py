@@ -213,14 +213,17 @@ def _apply(
     for problem in data.problems:
         if problem.material_id not in names:
             raise InvalidInput(f"本申请没有材料“{problem.material_id}”", field="body.problems")
+        item = items.get(problem.material_id)
         problems.append(
             {
                 "material_id": problem.material_id,
                 "name": names[problem.material_id],
                 "problem": problem.problem,
+                # The files found wanting: the first file handed in again takes their place
+                # (`applications.attach_material`).
+                "file_ids": list(item.file_ids) if item is not None else [],
             }
         )
-        item = items.get(problem.material_id)
         if item is not None:
             item.status = "needs_reupload"
             item.problem = problem.problem

@@ -69,13 +69,17 @@ class Conversation:
         except BackendError:
             log.exception("storing an upload for %s failed", user.applicant)
             return Reply((Text(UPLOAD_FAILED),))
-        warnings: tuple[Message, ...] = tuple(Text(w) for w in stored.warnings)
         kind = "PDF" if stored.content_type == "application/pdf" else "图片"
         reply = await self.say(
             user,
             command("upload_material", {"file_id": stored.file_id, "content_type": stored.content_type}),
             staff_text=f"[{kind}] 文件编号 {stored.file_id}",
         )
+        if not reply.human_mode:
+            # The assistant reads the quality warnings from the material it files the photo as, and says
+            # what to do about them there; saying them here too would say them twice.
+            return reply
+        warnings: tuple[Message, ...] = tuple(Text(w) for w in stored.warnings)
         return replace(reply, messages=warnings + reply.messages)
 
     async def _to_staff(self, user: UserRef, mode: HumanMode, text: str, staff_text: str) -> Reply | None:

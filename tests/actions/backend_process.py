@@ -122,15 +122,18 @@ class BackendProcess:
             self._staff_token = str(login["token"])
         return self._staff_token
 
-    def upload(self, applicant: str, *, seed: int = 0) -> dict[str, Any]:
-        """A photo of a document as the gateway stores it (POST /files): the backend's file record."""
-        from PIL import Image, ImageDraw
+    def upload(self, applicant: str, *, seed: int = 0, poor: bool = False) -> dict[str, Any]:
+        """A photo of a document as the gateway stores it (POST /files): the backend's file record.
+        `poor`: out of focus and taken in a dim room, which the backend keeps with quality warnings."""
+        from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
         image = Image.new("RGB", (1200, 900), (245, 243, 236))
         draw = ImageDraw.Draw(image)
         for row in range(24):  # lines of "text", so the quality checks see a document, not a blank page
             y = 60 + row * 32
             draw.rectangle((80, y, 80 + 400 + (row * 37 + seed * 53) % 640, y + 12), fill=(40, 40, 40))
+        if poor:
+            image = ImageEnhance.Brightness(image.filter(ImageFilter.GaussianBlur(5))).enhance(0.15)
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=90)
         boundary = "actionsTestBoundary"

@@ -454,6 +454,33 @@ def photo_state(applicant, code, file_id, **slots):
     )
 
 
+async def test_a_blurred_dark_photo_is_filed_with_how_to_take_it_again(api, applicant, domain):
+    # The backend's quality warnings once never reached the chat: the application's files did not list them.
+    code = api.application(applicant)["code"]
+    poor = api.upload(applicant, poor=True)
+    assert len(poor["warnings"]) == 2
+    ran = await run_action(ActionAttachMaterial(), photo_state(applicant, code, poor["file_id"]), domain)
+    form = "证照联办综合申请表"
+    assert ran.texts[0].startswith(f"已收到，已作为【{form}】登记到申请 {code}。")
+    assert "请注意：图片可能有些模糊" in ran.text and "图片偏暗" in ran.text
+    assert "光线充足" in ran.text and "平放" in ran.text and "拍全整页" in ran.text
+    # How to send the retake so it is filed as this material, not as the next one on the list.
+    assert f"发送前先说一声“这是{form}”" in ran.text
+    assert "下一份请上传【法定代表人（负责人、经营者）身份证件】" in ran.text
+
+    sharp = api.upload(applicant)
+    ran = await run_action(ActionAttachMaterial(), photo_state(applicant, code, sharp["file_id"]), domain)
+    assert "请注意" not in ran.text and "模糊" not in ran.text
+
+
+async def test_a_poor_photo_sent_before_the_application_is_warned_about_when_filed(api, applicant, domain):
+    poor = api.upload(applicant, poor=True)["file_id"]
+    slots = {"industry": "bookstore", **INFO, "file_id": poor, "material_hint": "身份证"}
+    ran = await run_action(ActionStartApplication(), tracker_state(applicant, slots=slots), domain)
+    filed = next(t for t in ran.texts if t.startswith("您之前发来的文件已登记为"))
+    assert "图片可能有些模糊" in filed and "“这是法定代表人（负责人、经营者）身份证件”" in filed
+
+
 async def test_what_is_missing_after_acceptance_lists_the_promised_materials(api, applicant, domain):
     accepted, owed = accepted_with_promises(api, applicant)
     code = accepted["code"]
@@ -546,6 +573,17 @@ async def test_the_last_promised_material_needs_no_question(api, applicant, doma
         ActionAttachMaterial(), photo_state(applicant, code, api.upload(applicant, seed=2)["file_id"]), domain
     )
     assert "暂时不需要上传材料" in ran.text
+
+
+async def test_a_poor_photo_delivered_after_acceptance_says_what_happens_next(api, applicant, domain):
+    accepted, [owed] = accepted_with_promises(api, applicant, promised=1)
+    code = accepted["code"]
+    poor = api.upload(applicant, poor=True)["file_id"]
+    ran = await run_action(ActionAttachMaterial(), photo_state(applicant, code, poor), domain)
+    assert ran.texts[0].startswith(f"已收到，【{owed['name']}】已补交，登记到申请 {code}。")
+    assert "请注意：图片可能有些模糊" in ran.text
+    # After acceptance no other photo of it is taken: no promise to file a retake.
+    assert "不能再换照片" in ran.text and "光线充足" in ran.text and "这是" not in ran.text
 
 
 async def test_a_correction_never_reads_as_complete_while_promises_are_owed(api, applicant, domain):

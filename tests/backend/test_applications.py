@@ -1,16 +1,17 @@
 """Materials after acceptance: what was promised for later (容缺后补) can still be delivered, as a file, until
 the promise is kept — also once the licence is issued — and nothing else can; a department's correction
-request cannot be answered with a promise."""
+request cannot be answered with a promise, and the first file handed in for it replaces the one asked for."""
 
 from datetime import date
 from typing import Any
 
-from backend import commitments
+from backend import commitments, files
 from backend.db import begin_write
 from backend.keys import DOMAIN, SESSIONMAKER
+from backend.settings import Settings
 from tests.backend.conftest import SERVICE_KEY, Api
 from tests.backend.materials import corpus
-from tests.backend.test_files_api import upload
+from tests.backend.test_files_api import get, upload
 from tests.backend.test_lifecycle import APPLICANT, approve_all, draft, reviewer
 
 
@@ -47,6 +48,12 @@ def material(application: dict[str, Any], material_id: str) -> dict[str, Any]:
 
 async def photo(api: Api) -> str:
     return str((await upload(api, corpus.phone_jpeg(), applicant=APPLICANT))["file_id"])
+
+
+async def page(api: Api) -> str:
+    """A photo of a page of its own (the sensor noise differs each time, so the file id does too)."""
+    data = corpus.encode(corpus.document_photo((1600, 1200)), quality=90)
+    return str((await upload(api, data, applicant=APPLICANT))["file_id"])
 
 
 async def events_of(api: Api, code: str, type_: str) -> list[dict[str, Any]]:
@@ -190,3 +197,76 @@ async def test_a_correction_request_is_answered_with_the_material_not_a_promise(
     resubmitted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
     assert resubmitted["status"] == "in_review"
     assert {m["status"] for m in resubmitted["materials"]} == {"provided"}
+
+
+async def test_the_first_file_after_a_correction_request_replaces_the_files_asked_for(
+    api: Api, settings: Settings
+) -> None:
+    created = await draft(api, APPLICANT)
+    code = created["code"]
+    asked, other = (m["material_id"] for m in created["materials"][:2])
+    old_pages = [await page(api), await page(api)]
+    for file_id in old_pages:
+        await attach(api, code, asked, file_id)
+    other_pages = [await page(api)]
+    await attach(api, code, other, other_pages[0])
+    for item in created["materials"][2:]:
+        await attach(api, code, item["material_id"])
+    accepted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
+    assert accepted["status"] == "accepted"
+    task = next(t for t in accepted["tasks"] if t["status"] == "pending")
+    token = await reviewer(api, {}, task["department_id"])
+    decisions = f"/tasks/{task['id']}/decisions"
+    problem = {"material_id": asked, "problem": "第二页反光，看不清"}
+    await api.call(
+        "POST", decisions, token=token, json={"decision": "request_correction", "problems": [problem]}
+    )
+    current = await api.call("GET", f"/applications/{code}", applicant=APPLICANT)
+    assert material(current, asked)["status"] == "needs_reupload"
+    # The task says which files were found wanting: they leave the material, not the record.
+    [wanting] = next(t for t in current["tasks"] if t["id"] == task["id"])["problems"]
+    assert wanting["file_ids"] == old_pages
+
+    # A note alone hands in no file: the files asked for stand.
+    noted = await api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        applicant=APPLICANT,
+        json={"material_id": asked, "note": "原件已重新拍照"},
+    )
+    assert material(noted, asked)["file_ids"] == old_pages
+
+    # The first new file takes the place of the files asked for ...
+    first, second = await page(api), await page(api)
+    replaced = material(await attach(api, code, asked, first), asked)
+    assert replaced["file_ids"] == [first] and [f["file_id"] for f in replaced["files"]] == [first]
+    assert (replaced["status"], replaced["problem"]) == ("provided", None)
+    # ... and the ones after it are further pages, as on any material; so are new pages of a material
+    # nobody asked for.
+    added = material(await attach(api, code, asked, second), asked)
+    assert added["file_ids"] == [first, second]
+    more = await page(api)
+    assert material(await attach(api, code, other, more), other)["file_ids"] == [*other_pages, more]
+    attached = [
+        e for e in await events_of(api, code, "material.attached") if e["payload"]["material_id"] == asked
+    ]
+    superseded = [e["payload"].get("superseded_file_ids") for e in attached]
+    assert superseded == [None, None, None, old_pages, None]
+
+    # Nothing is deleted: the files asked for are still stored and can be read.
+    for file_id in old_pages:
+        status, _, content = await get(api, files.url_for(settings, file_id, subject=APPLICANT))
+        assert status == 200 and content
+
+    # Handed in again, the department sees only the new pages; asked again, the next file replaces those.
+    resubmitted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
+    assert resubmitted["status"] == "in_review"
+    seen = await api.call("GET", f"/tasks/{task['id']}/application", token=token)
+    assert material(seen, asked)["file_ids"] == [first, second]
+    await api.call(
+        "POST", decisions, token=token, json={"decision": "request_correction", "problems": [problem]}
+    )
+    third = await page(api)
+    assert material(await attach(api, code, asked, third), asked)["file_ids"] == [third]
+    [*_, last] = await events_of(api, code, "material.attached")
+    assert last["payload"]["superseded_file_ids"] == [first, second]

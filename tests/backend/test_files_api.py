@@ -244,6 +244,29 @@ async def test_someone_elses_file_cannot_be_attached_or_seen(api: Api) -> None:
     await api.call("GET", f"/applications/{own['code']}", applicant=STRANGER, expect=404)
 
 
+async def test_quality_warnings_stay_listed_with_the_attached_file(api: Api) -> None:
+    # The warnings were once only in the upload's answer: the assistant, which files the photo later from
+    # the application, never saw them and never told the applicant their photo was unreadable.
+    poor = await upload(api, corpus.dim_blurry_jpeg())
+    assert len(poor["warnings"]) == 2
+    sharp = await upload(api, corpus.phone_jpeg())
+    application = await draft(api, OWNER)
+    code = application["code"]
+    material = application["materials"][0]["material_id"]
+    for file_id in (poor["file_id"], sharp["file_id"]):
+        await api.call(
+            "POST",
+            f"/applications/{code}/materials",
+            applicant=OWNER,
+            json={"material_id": material, "file_id": file_id},
+        )
+    current = await api.call("GET", f"/applications/{code}", applicant=OWNER)
+    item = next(m for m in current["materials"] if m["material_id"] == material)
+    listed = {f["file_id"]: f["warnings"] for f in item["files"]}
+    assert listed == {poor["file_id"]: poor["warnings"], sharp["file_id"]: []}
+    assert "模糊" in listed[poor["file_id"]][0] and "偏暗" in listed[poor["file_id"]][1]
+
+
 async def accepted_with_photos(api: Api) -> tuple[dict[str, Any], str]:
     photo = await upload(api, corpus.phone_jpeg())
     application = await draft(api, OWNER)

@@ -10,9 +10,8 @@ from sqlalchemy import update
 from backend.keys import SESSIONMAKER
 from backend.models import DepartmentTask
 from tests.backend.conftest import Api
-from tests.backend.materials import corpus
-from tests.backend.test_applications import attach, events_of, material, photo
-from tests.backend.test_files_api import get, upload
+from tests.backend.test_applications import attach, events_of, material, page, photo
+from tests.backend.test_files_api import get
 from tests.backend.test_lifecycle import APPLICANT, draft, reviewer
 from tests.backend.test_tasks import APPLICANT as CINEMA_APPLICANT
 from tests.backend.test_tasks import accepted_application
@@ -137,12 +136,6 @@ async def refused_restaurant(
     assert refused["status"] == "rejected"
     kinds = {"later": later["material_id"], "asked": asked["material_id"], "pages": first["material_id"]}
     return refused, kinds
-
-
-async def page(api: Api) -> str:
-    """A photo of a page of its own (the sensor noise differs each time, so the file id does too)."""
-    data = corpus.encode(corpus.document_photo((1600, 1200)), quality=90)
-    return str((await upload(api, data, applicant=APPLICANT))["file_id"])
 
 
 async def test_reapplying_copies_the_refused_application_into_one_draft(api: Api) -> None:

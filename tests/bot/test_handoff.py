@@ -6,6 +6,7 @@ import socket
 from bot.app import create_app
 from bot.conversation import FORWARDED
 from tests.bot.conftest import make_settings, publish, web_auth
+from tests.bot.test_webchat import small_png
 from tests.bot.wechat_helpers import custom_texts, deliver, event, eventually, text
 
 
@@ -49,6 +50,13 @@ async def test_images_in_human_mode_are_stored_and_forwarded_to_staff(gateway, s
     await deliver(gateway, simulator, message_xml("oHumanPhoto", "image", MediaId="M-1", PicUrl="http://x"))
     [file_id] = standins.backend.files
     assert standins.backend.handoff_messages[-1]["text"] == f"[图片] 文件编号 {file_id}"
+
+    # No assistant to explain a poor photo: the gateway passes the backend's warning on.
+    standins.wechat.media["M-2"] = (small_png(), "image/png")
+    reply = await deliver(
+        gateway, simulator, message_xml("oHumanPhoto", "image", MediaId="M-2", PicUrl="http://x")
+    )
+    assert reply is not None and reply["Content"] == "照片有些模糊，如审核需要可能请您重拍。"
 
 
 async def test_exit_word_returns_to_the_assistant_and_closes_the_handoff(gateway, simulator, standins):

@@ -1,9 +1,11 @@
 """The web / mini-program chat API and page."""
 
 import asyncio
+import io
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from bot.app import create_app
 from bot.appkeys import COMPONENTS
@@ -122,6 +124,23 @@ async def test_upload_stores_a_material_and_relays_the_answer(gateway, standins)
     [(file_id, stored)] = standins.backend.files.items()
     assert stored["applicant"] == f"web:{USER}"
     assert body["messages"] == [
+        {"type": "text", "text": f"已收到您的材料照片（文件编号 {file_id}），已为您登记。"}
+    ]
+
+
+def small_png() -> bytes:
+    """Small enough for the stand-in backend to keep it with a quality warning (below 100 px wide)."""
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), (120, 120, 120)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_quality_warnings_are_left_to_the_assistant(gateway, standins):
+    # The assistant says them with the material the photo is filed as; the gateway once said them too.
+    form = upload_form(small_png(), "dim.png", "image/png")
+    resp = await gateway.post("/api/chat/uploads", data=form, headers=web_auth(USER))
+    [file_id] = standins.backend.files
+    assert (await resp.json())["messages"] == [
         {"type": "text", "text": f"已收到您的材料照片（文件编号 {file_id}），已为您登记。"}
     ]
 

@@ -8,7 +8,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterator
 from functools import cache
 
-from PIL import Image, ImageCms, ImageDraw, ImageFilter
+from PIL import Image, ImageCms, ImageDraw, ImageEnhance, ImageFilter
 
 from backend.materials.render import find_fonts
 
@@ -140,6 +140,11 @@ def blank_jpeg() -> bytes:
 
 def blurry_jpeg() -> bytes:
     return encode(document_photo(blur=12), quality=90)
+
+
+def dim_blurry_jpeg() -> bytes:
+    """Out of focus and taken in a dim room: kept, with both quality warnings."""
+    return encode(ImageEnhance.Brightness(document_photo((1600, 1200), blur=6)).enhance(0.18), quality=90)
 
 
 def screenshot_png() -> bytes:
