@@ -107,7 +107,8 @@ class PolicyTokenizer:
             for word in targets:
                 if len(word) > 1 and not self._jieba.FREQ.get(word):
                     self._jieba.add_word(word, freq=1000)
-        for word in lexicon.other_services | lexicon.reform:
+        # Stop phrases too (中午好 is a greeting, not 中午: the window's lunch break).
+        for word in lexicon.other_services | lexicon.reform | lexicon.stopwords:
             if len(word) > 1 and not self._jieba.FREQ.get(word):
                 self._jieba.add_word(word, freq=1000)
         # The words a mistyped character is put right towards: the dictionary, the documents' words the

@@ -114,6 +114,9 @@ def test_a_mistyped_domain_word_is_put_right(typed: str, meant: str) -> None:
 def test_punctuation_or_stop_words_alone_find_nothing(index: PolicyIndex) -> None:
     assert not index.search("？？？").found
     assert not index.search("请问一下").found
+    # A greeting is no question about the window's lunch break, which the same word starts.
+    assert not index.search("中午好呀").found
+    assert index.search("中午休息吗").results[0].id == "faq:window-and-hours"
 
 
 def test_scores_are_a_match_between_zero_and_one_best_first(index: PolicyIndex) -> None:
