@@ -28,6 +28,7 @@ from actions.catalog import within
 from actions.checklist import industry_interrupted, validate_industry
 from actions.dialogue import (
     BUSY,
+    FILED,
     BackendAction,
     Buttons,
     applicant_of,
@@ -37,6 +38,7 @@ from actions.dialogue import (
     latest_entity,
     latest_intent,
     latest_text,
+    message_id,
     reject_form,
     said_since_user_spoke,
 )
@@ -344,6 +346,7 @@ class ActionStartApplication(BackendAction):
                 filed = [f"您之前发来的文件已登记为【{material['name']}】。"]
                 filed += file_warnings(application, material["material_id"], file_id)
                 dispatcher.utter_message(text="\n".join(filed))
+                events.append(filed_slot(code, material["material_id"], file_id))
             events += [
                 SlotSet("file_id", None),
                 SlotSet("material_hint", None),
@@ -422,7 +425,7 @@ class ActionAttachMaterial(BackendAction):
         if application is None:
             return await self._no_application(dispatcher, tracker, file_id, hint)
         if application["status"] in DELIVERABLE:
-            return await self._deliver(dispatcher, applicant, application, file_id, hint)
+            return await self._deliver(dispatcher, tracker, application, file_id, hint)
         code = application["code"]
         missing = unsatisfied(application)
         material, candidates = match_material(application["materials"], hint) if hint else (None, [])
@@ -464,8 +467,11 @@ class ActionAttachMaterial(BackendAction):
         if other is not None:
             return same_file(dispatcher, code, material, other)
 
-        updated = await self.backend.attach_material(applicant, code, material["material_id"], file_id)
+        updated = await self.backend.attach_material(
+            applicant, code, material["material_id"], file_id, turn=message_id(tracker)
+        )
         lines = [f"已收到，已作为【{material['name']}】登记到申请 {code}。"]
+        lines += retake_line(material, updated)
         lines += file_warnings(updated, material["material_id"], file_id)
         remaining = unsatisfied(updated)
         promised = owed(updated)
@@ -490,18 +496,24 @@ class ActionAttachMaterial(BackendAction):
         else:
             lines.append(f"还差 {len(remaining)} 份。下一份" + upload_hint(remaining[0]))
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons or None)
-        return [SlotSet("file_id", None), SlotSet("material_hint", None), SlotSet("application_code", code)]
+        return [
+            SlotSet("file_id", None),
+            SlotSet("material_hint", None),
+            SlotSet("application_code", code),
+            filed_slot(code, material["material_id"], file_id),
+        ]
 
     async def _deliver(
         self,
         dispatcher: CollectingDispatcher,
-        applicant: str,
+        tracker: Tracker,
         application: dict[str, Any],
         file_id: str | None,
         hint: str | None,
     ) -> list[dict[str, Any]]:
         """After acceptance a file keeps a promise (容缺后补): the one named, the only one owed, or the one
         the applicant picks when several are owed and nothing said which."""
+        applicant = applicant_of(tracker)
         code = application["code"]
         pending = owed(application)
         material, candidates = match_material(pending, hint) if hint else (None, [])
@@ -533,7 +545,9 @@ class ActionAttachMaterial(BackendAction):
         other = filed_elsewhere(application, material, file_id)
         if other is not None:
             return same_file(dispatcher, code, material, other)
-        updated = await self.backend.attach_material(applicant, code, material["material_id"], file_id)
+        updated = await self.backend.attach_material(
+            applicant, code, material["material_id"], file_id, turn=message_id(tracker)
+        )
         lines = [f"已收到，【{material['name']}】已补交，登记到申请 {code}。"]
         lines += file_warnings(updated, material["material_id"], file_id, can_add=False)
         remaining = owed(updated)
@@ -544,7 +558,8 @@ class ActionAttachMaterial(BackendAction):
             lines.append("容缺后补的材料已经全部补齐，感谢配合！")
         buttons = progress_buttons() if remaining else [button("办理进度", "/ask_progress")]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
-        return [SlotSet("file_id", None), *events]
+        # Taking it back is refused now (it went to the departments); "发错了" is still about this photo.
+        return [SlotSet("file_id", None), *events, filed_slot(code, material["material_id"], file_id)]
 
     async def _no_application(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, file_id: str | None, hint: str | None
@@ -622,17 +637,87 @@ def file_warnings(
     if not noticed:
         return []
     how = "在光线充足的地方把材料平放，拍全整页（四个角都拍进来）"
-    if can_add:
-        # Said before the photo, the name keeps the retake from being filed as the next material.
+    files = attached.get("files") or []
+    poor = [f for f in files if f.get("warnings")]
+    if can_add and len(poor) == len(files):
+        # A retake without warnings replaces every poor photo of the material (the backend's rule); said
+        # before the photo, the name keeps the retake from being filed as the next material.
+        which = "这张" if len(poor) == 1 else f"这 {len(poor)} 张"
         advice = (
-            f"重拍时请{how}；发送前先说一声“这是{attached['name']}”，"
-            "我会把新照片登记到这份材料，免得审核时看不清再要求补正。"
+            f"重拍时请{how}；发送前先说一声“这是{attached['name']}”，再直接发新照片就行，"
+            f"清晰的新照片会替换掉{which}不清晰的，不用先删除，免得审核时看不清再要求补正。"
+        )
+        if len(poor) > 1:
+            advice += "这份材料有几页，请每一页都重拍发来。"
+    elif can_add:
+        # Sharp pages are there too: a retake is one more page, so the poor one is taken back by name.
+        advice = (
+            f"重拍时请{how}；发送前先说一声“这是{attached['name']}”。"
+            "这张不清晰的可以回复“删掉刚才那张”撤回，免得审核时看不清再要求补正。"
         )
     else:
         advice = (
             f"这份材料已经登记，现在不能再换照片；如果审核部门看不清，会通知您重新提交，到时请{how}再发。"
         )
     return ["请注意：" + "".join(noticed), advice]
+
+
+def filed_slot(code: str, material_id: str, file_id: str) -> dict[str, Any]:
+    """Which photo was just filed as which material: what "发错了" in the next message takes back."""
+    return SlotSet(FILED, {"application_code": code, "material_id": material_id, "file_id": file_id})
+
+
+def retake_line(material: dict[str, Any], updated: dict[str, Any]) -> list[str]:
+    """Says so when the file just filed took the place of poor photos (the backend's rule for a retake)."""
+    after = next((m for m in updated["materials"] if m["material_id"] == material["material_id"]), {})
+    kept = set(after.get("file_ids") or [])
+    replaced = [f for f in material.get("files") or [] if f["file_id"] not in kept]
+    if not replaced or not all(f.get("warnings") for f in replaced):
+        return []
+    which = "那张" if len(replaced) == 1 else f" {len(replaced)} 张"
+    return [f"清晰的新照片已替换之前{which}不清晰的照片。"]
+
+
+async def take_back(
+    dispatcher: CollectingDispatcher, api: Backend, tracker: Tracker, filed: dict[str, str]
+) -> list[dict[str, Any]]:
+    """发错了 / 刚才那张不对, right after a photo was filed: the photo leaves the material (the backend
+    keeps it stored), and the applicant hears what the material still needs."""
+    code, material_id, file_id = filed["application_code"], filed["material_id"], filed["file_id"]
+    events: list[dict[str, Any]] = [SlotSet(FILED, None), SlotSet("application_code", code)]
+    try:
+        updated = await api.remove_material_file(applicant_of(tracker), code, material_id, file_id)
+    except BackendRefused as refused:
+        if refused.status == 404:
+            text = "刚才那张照片已经不在申请里了，不用再删除。回复“还缺什么材料”可以查看现在的材料情况。"
+        else:
+            text = f"{refused.message}。如果确实发错了，可以回复“转人工”，请工作人员帮您处理。"
+        dispatcher.utter_message(text=text)
+        return events
+    material = next(m for m in updated["materials"] if m["material_id"] == material_id)
+    name = material["name"]
+    lines = [f"好的，刚才那张照片已从【{name}】中删除。"]
+    if material["status"] == "provided":
+        # Still handed in: other pages remain (without them the material is missing again).
+        pages = len(material.get("file_ids") or [])
+        lines.append(f"【{name}】还有另外 {pages} 页，仍算已提交，不受影响。")
+        lines.append(f"如果还要补拍一页，发之前说一声“这是{name}”，再直接发照片就行。")
+    else:
+        if material["status"] == "needs_reupload":
+            problem = f"：{material['problem']}" if material.get("problem") else ""
+            lines.append(f"【{name}】还需要按审批部门的要求重新提交{problem}。")
+        else:
+            lines.append(f"【{name}】现在还没有提交。")
+        lines.append(
+            f"请直接发正确的照片或扫描件，我会登记为【{name}】（拍全四角，避免反光）。"
+            "如果刚才那张其实是别的材料，先说一声“这是……”再发。"
+        )
+        # The next photo is this material, unless the applicant names another first.
+        events.append(SlotSet("material_hint", material_id))
+    dispatcher.utter_message(
+        text="\n".join(lines), buttons=[button("还缺什么材料", "/ask_missing_materials")]
+    )
+    return events
 
 
 # --- 容缺后补 / 告知承诺 for one material -------------------------------------------------------------------

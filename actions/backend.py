@@ -233,8 +233,10 @@ class Backend:
         return dict(await self.call("PATCH", f"/applications/{code}", applicant=applicant, json_body=body))
 
     async def attach_material(
-        self, applicant: str, code: str, material_id: str, file_id: str | None
+        self, applicant: str, code: str, material_id: str, file_id: str | None, *, turn: str | None = None
     ) -> dict[str, Any]:
+        """`turn`: the message being answered. A file taken back may be filed again later; without the turn
+        in the key the backend would replay the first answer and file nothing."""
         body: dict[str, Any] = {"material_id": material_id}
         if file_id:
             body["file_id"] = file_id
@@ -244,7 +246,17 @@ class Backend:
                 f"/applications/{code}/materials",
                 applicant=applicant,
                 json_body=body,
-                idempotency_key=f"attach:{code}:{material_id}:{file_id}",
+                idempotency_key=f"attach:{code}:{material_id}:{file_id}" + (f":{turn}" if turn else ""),
+            )
+        )
+
+    async def remove_material_file(
+        self, applicant: str, code: str, material_id: str, file_id: str
+    ) -> dict[str, Any]:
+        """Takes one file back from a material (a photo sent by mistake); the application as it is now."""
+        return dict(
+            await self.call(
+                "DELETE", f"/applications/{code}/materials/{material_id}/files/{file_id}", applicant=applicant
             )
         )
 

@@ -31,6 +31,7 @@ from actions.dialogue import (
     how_to_choose,
     interrupts,
     is_command,
+    just_filed,
     last_bot_text,
     latest_confidence,
     latest_entity,
@@ -510,7 +511,8 @@ def correction_value_text(text: str) -> str:
 
 
 class ActionApplyCorrection(BackendAction):
-    """不对，面积是200平 / 刚才那个选错了 / 电话写错了 — inside the questionnaire or after it."""
+    """不对，面积是200平 / 刚才那个选错了 / 电话写错了 — inside the questionnaire or after it; and 发错了 /
+    刚才那张不对 right after a photo was filed, which takes that photo back."""
 
     def name(self) -> str:
         return "action_apply_correction"
@@ -518,6 +520,11 @@ class ActionApplyCorrection(BackendAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        filed = just_filed(tracker)
+        if filed is not None:
+            from actions.applications import take_back  # actions.applications builds on this module
+
+            return await take_back(dispatcher, self.backend, tracker, filed)
         in_form = tracker.active_loop.get("name") == FORM
         text = latest_text(tracker)
         events: list[dict[str, Any]] = []

@@ -96,6 +96,38 @@ def slot_before_user_spoke(tracker: Tracker, name: str) -> Any:
     return None
 
 
+def set_in_last_turn(tracker: Tracker, name: str) -> Any:
+    """What the assistant set a slot to in its answer to the message before the latest one, else None:
+    what "发错了" refers to is what was just done, not something done earlier in the conversation."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                return None
+        elif users == 1 and event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return None
+
+
+# Set when the assistant files a photo as a material: {"application_code", "material_id", "file_id"}.
+FILED = "filed_file"
+
+
+def just_filed(tracker: Tracker) -> dict[str, str] | None:
+    """The photo the assistant filed in its last answer, if it did: what "发错了" takes back."""
+    filed = set_in_last_turn(tracker, FILED)
+    if isinstance(filed, dict) and all(filed.get(k) for k in ("application_code", "material_id", "file_id")):
+        return {k: str(filed[k]) for k in ("application_code", "material_id", "file_id")}
+    return None
+
+
+def message_id(tracker: Tracker) -> str | None:
+    """The id Rasa gave the message being answered (none in trackers built by hand)."""
+    value = (tracker.latest_message or {}).get("message_id")
+    return str(value) if value else None
+
+
 def last_bot_text(tracker: Tracker) -> str:
     """The assistant's last message before the applicant's latest one."""
     seen_user = False
@@ -171,6 +203,9 @@ def interrupts(tracker: Tracker, *, answers: bool, free_text: bool = False) -> b
     text = latest_text(tracker)
     if intent not in INTERRUPTIONS:
         return False
+    if intent == "correct" and just_filed(tracker) is not None:
+        # "发错了" right after a photo was filed is about the photo, never an answer (a shop name, say).
+        return True
     if latest_confidence(tracker) >= DECISIVE_CONFIDENCE and (intent in DECISIVE or free_text):
         return True
     if is_command(text):  # a button of another intent, a photo

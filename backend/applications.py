@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import events
+from backend import audit, events
 from backend.catalog import CatalogLookupError, InvalidAnswer, overall_days
 from backend.codes import new_application_code, normalise_application_code, normalise_licence_number
 from backend.domain import Domain
@@ -333,6 +333,7 @@ async def attach_material(
         raise InvalidState(f"申请当前为“{STATUS_LABELS[application.status]}”，暂不需要提交材料")
     requirement = _requirement(domain, application, data.material_id)
     delivered = _keeps_promise(application, requirement, data)
+    stored: StoredFile | None = None
     if data.file_id is not None:
         stored = await session.get(StoredFile, data.file_id)
         if stored is None or stored.owner != applicant_key:
@@ -340,17 +341,17 @@ async def attach_material(
     item = _item(application, data.material_id)
     promised_by = item.commitment_deadline
     superseded: list[str] = []
-    if data.file_id is not None:
-        earlier = await _earlier_hand_in(session, application, item)
-        if earlier:
-            # A material holds several pages, but a copy from the refused application, or what a department
-            # asked to have again, is one earlier hand-in: the first file after it starts the material
-            # afresh. Nothing is lost: the old files stay stored and are named in the event, the copy stays
-            # listed on the refused application, and the files found wanting on the task's problem.
-            superseded = [f for f in earlier if f != data.file_id]
-            item.file_ids = [data.file_id]
-        elif data.file_id not in item.file_ids:
-            item.file_ids = [*item.file_ids, data.file_id]
+    if stored is not None:
+        replaced = await _replaced_by(session, application, item, stored)
+        if replaced:
+            # A material holds several pages, but some files are one earlier hand-in that the next file
+            # starts afresh (`_replaced_by`). Nothing is lost: the old files stay stored and are named in
+            # the event, a copy stays listed on the refused application, and the files found wanting on
+            # the task's problem.
+            superseded = [f for f in replaced if f != stored.id]
+            item.file_ids = [stored.id]
+        elif stored.id not in item.file_ids:
+            item.file_ids = [*item.file_ids, stored.id]
     item.status = "provided"
     item.commitment = None
     item.commitment_deadline = None
@@ -377,6 +378,21 @@ async def attach_material(
     )
     await session.commit()
     return application
+
+
+async def _replaced_by(
+    session: AsyncSession, application: Application, item: ApplicationMaterial, new: StoredFile
+) -> list[str]:
+    """The files of `item` that the file `new` takes the place of, else [] (it is one more page): an
+    earlier hand-in (`_earlier_hand_in`), or photos that all came with quality warnings when `new` came
+    with none — the retake the assistant asked for, which reviewers should see instead of the blurred
+    photo, not beside it."""
+    earlier = await _earlier_hand_in(session, application, item)
+    if earlier or new.warnings or not item.file_ids:
+        return earlier
+    rows = await session.scalars(select(StoredFile).where(StoredFile.id.in_(item.file_ids)))
+    warned = {row.id for row in rows if row.warnings}
+    return list(item.file_ids) if warned.issuperset(item.file_ids) else []
 
 
 async def _earlier_hand_in(
@@ -435,6 +451,89 @@ def _keeps_promise(application: Application, requirement: Requirement, data: Mat
             f"补交“{requirement.name}”请上传照片或扫描件", field="file_id", code="file_required"
         )
     return keeps
+
+
+# --- taking a file back ----------------------------------------------------------------------------------
+
+FILE_NOT_FOUND = "未找到该材料的这份文件，可能已经删除"
+
+
+async def remove_material_file(
+    session: AsyncSession,
+    *,
+    domain: Domain,
+    applicant_key: str,
+    code: str,
+    material_id: str,
+    file_id: str,
+) -> Application:
+    """Take back a file handed in for a material (a photo sent by mistake). Before acceptance any file;
+    during a department's correction only what was handed in since for a material it asked for again:
+    what the departments have reviewed stays as they saw it. The material lets go of the file; the stored
+    file stays (the record of what was sent, and it may be filed elsewhere too)."""
+    application = await get_for_applicant(session, applicant_key=applicant_key, code=code, for_update=True)
+    names = {r.material_id: r.name for r in requirements(domain, application)}
+    item = next((m for m in application.materials if m.material_id == material_id), None)
+    if material_id not in names or item is None or file_id not in item.file_ids:
+        raise NotFound(FILE_NOT_FOUND)
+    name = names[material_id]
+    asked = _asked_again(application, material_id)
+    if application.status not in EDITABLE:
+        label = STATUS_LABELS[application.status]
+        raise InvalidState(f"申请当前为“{label}”，材料已交审批部门，文件不能再删除")
+    if application.tasks and asked is None:
+        raise InvalidState(f"审批部门没有要求重新提交“{name}”，已交审批部门的文件不能再删除")
+    if asked is not None and item.status == "needs_reupload":
+        # Nothing new handed in yet: these are the files found wanting, and the next file replaces them.
+        raise InvalidState(
+            f"“{name}”现有的文件是审批部门审核过并要求重新提交的，不能删除；直接上传新的照片或扫描件即可替换"
+        )
+    item.file_ids = [f for f in item.file_ids if f != file_id]
+    if not item.file_ids:
+        if asked is not None:
+            # Back to what the department asked for, so the application cannot be resubmitted without it
+            # and the next file replaces the files found wanting again.
+            item.status = "needs_reupload"
+            item.file_ids = list(asked.get("file_ids") or [])
+            item.problem = asked.get("problem")
+        else:
+            item.status = "missing"
+            item.problem = None
+    events.record(
+        session,
+        "material.file_removed",
+        applicant=applicant_key,
+        application_code=application.code,
+        material_id=material_id,
+        material_name=name,
+        file_id=file_id,
+        status=item.status,
+        file_ids=list(item.file_ids),
+    )
+    audit.record(
+        session,
+        actor=f"applicant:{applicant_key}",
+        action="material.file_removed",
+        target=f"file:{file_id}",
+        application_code=application.code,
+        material_id=material_id,
+    )
+    await session.commit()
+    return application
+
+
+def _asked_again(application: Application, material_id: str) -> dict[str, Any] | None:
+    """The problem of an open correction request naming the material (its `file_ids` were found wanting)."""
+    return next(
+        (
+            problem
+            for task in application.tasks
+            if task.status == "correction_requested"
+            for problem in task.problems
+            if problem["material_id"] == material_id
+        ),
+        None,
+    )
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,26 @@ async def attach_material(ctx: Ctx[MaterialAttach, None]) -> ApplicationOut:
 
 
 @routes.route(
+    "DELETE",
+    "/applications/{code}/materials/{material_id}/files/{file_id}",
+    summary="撤回某份材料中的一个文件（草稿时，或审批部门要求重新提交该材料时；最后一个文件撤回后材料回到未提交）",
+    access=Access.APPLICANT,
+    response=ApplicationOut,
+)
+async def remove_material_file(ctx: Ctx[None, None]) -> ApplicationOut:
+    domain = ctx.request.app[DOMAIN]
+    application = await applications.remove_material_file(
+        ctx.session,
+        domain=domain,
+        applicant_key=ctx.applicant,
+        code=ctx.path("code"),
+        material_id=ctx.path("material_id"),
+        file_id=ctx.path("file_id"),
+    )
+    return await _out(ctx.session, domain, application, ctx.applicant)
+
+
+@routes.route(
     "POST",
     "/applications/{code}/commitments",
     summary="容缺后补或告知承诺（重复承诺不改变原补交期限）",

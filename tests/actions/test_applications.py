@@ -15,7 +15,8 @@ from actions.applications import (
     ActionSubmitApplication,
     ValidateApplicationForm,
 )
-from tests.actions.conftest import form_state, run_action, tracker_state
+from actions.checklist import ActionApplyCorrection
+from tests.actions.conftest import form_state, run_action, tracker_state, user_event
 from tests.actions.test_checklist import fetch_picture, images, notice_subject
 
 FORM = "application_form"
@@ -202,7 +203,16 @@ async def test_an_unnamed_photo_goes_to_the_next_missing_item(api, applicant, do
     ran = await run_action(ActionAttachMaterial(), state, domain)
     assert ran.texts[0].startswith(f"已收到，已作为【证照联办综合申请表】登记到申请 {code}。")
     assert "下一份请上传【法定代表人（负责人、经营者）身份证件】" in ran.text
-    assert ran.slots == {"file_id": None, "material_hint": None, "application_code": code}
+    assert ran.slots == {
+        "file_id": None,
+        "material_hint": None,
+        "application_code": code,
+        "filed_file": {
+            "application_code": code,
+            "material_id": "joint_application_form",
+            "file_id": photo["file_id"],
+        },
+    }
 
 
 async def test_a_named_photo_goes_to_the_item_named(api, applicant, domain):
@@ -531,7 +541,12 @@ async def test_a_photo_after_acceptance_delivers_a_promised_material(api, applic
     assert f"还有 {len(owed) - 1} 份容缺后补的材料需要在期限内补交" in ran.text
     assert f"· {second['name']}：{due(second)}" in ran.text and first["name"] not in ran.texts[0][20:]
     assert "齐全" not in ran.text
-    assert ran.slots == {"file_id": None, "material_hint": None, "application_code": code}
+    assert ran.slots == {
+        "file_id": None,
+        "material_hint": None,
+        "application_code": code,
+        "filed_file": {"application_code": code, "material_id": first["material_id"], "file_id": photo},
+    }
     current = api.call("GET", f"/applications/{code}", applicant=applicant)
     item = next(m for m in current["materials"] if m["material_id"] == first["material_id"])
     assert item["status"] == "provided" and item["file_ids"] == [photo]
@@ -783,3 +798,174 @@ async def test_after_acceptance_nothing_more_can_be_promised(api, applicant, dom
     accepted, _owed = accepted_with_promises(api, applicant, promised=1)
     ran = await run_action(ActionCommitMaterial(), asking(applicant, "设备清单能后补吗", "设备清单"), domain)
     assert f"申请 {accepted['code']} 已经受理，容缺后补和告知承诺要在提交前选择" in ran.text
+
+
+# --- a photo sent by mistake; a retake of a poor photo -----------------------------------------------------
+
+
+def filing_turn(ran):
+    """The events of the turn `ran` (a photo filed by action_attach_material), as the tracker keeps them."""
+    return [
+        user_event("/upload_material", "upload_material"),
+        {"event": "action", "name": "action_attach_material"},
+        *ran.events,
+        *({"event": "bot", "text": said} for said in ran.texts),
+    ]
+
+
+def after_filing(applicant, ran, text):
+    """The applicant's next message `text` (a correction), right after the turn `ran` filed a photo."""
+    return tracker_state(applicant, text, "correct", events=filing_turn(ran))
+
+
+def item_of_application(api, applicant, code, material_id):
+    current = api.call("GET", f"/applications/{code}", applicant=applicant)
+    return next(m for m in current["materials"] if m["material_id"] == material_id)
+
+
+async def test_a_photo_sent_by_mistake_is_taken_back_right_after_it_was_filed(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    form = "证照联办综合申请表"
+    photo = api.upload(applicant)["file_id"]
+    filed = await run_action(ActionAttachMaterial(), photo_state(applicant, code, photo), domain)
+    assert f"已作为【{form}】登记" in filed.text
+
+    ran = await run_action(
+        ActionApplyCorrection(), after_filing(applicant, filed, "传错了，删掉刚才那张"), domain
+    )
+    assert ran.texts[0].startswith(f"好的，刚才那张照片已从【{form}】中删除。")
+    assert f"【{form}】现在还没有提交。" in ran.text
+    assert f"请直接发正确的照片或扫描件，我会登记为【{form}】" in ran.text
+    assert "如果刚才那张其实是别的材料，先说一声“这是……”再发" in ran.text
+    assert ran.slots == {
+        "filed_file": None,
+        "application_code": code,
+        "material_hint": "joint_application_form",
+    }
+    item = item_of_application(api, applicant, code, "joint_application_form")
+    assert (item["status"], item["file_ids"]) == ("missing", [])
+
+    # Taken back by mistake, the same photo can be filed again (in a later message).
+    again = photo_state(applicant, code, photo, material_hint="joint_application_form")
+    again["latest_message"]["message_id"] = "later-message-1"
+    ran = await run_action(ActionAttachMaterial(), again, domain)
+    assert f"已作为【{form}】登记" in ran.text
+    assert item_of_application(api, applicant, code, "joint_application_form")["file_ids"] == [photo]
+
+
+async def test_a_page_taken_back_leaves_the_other_pages(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    first = api.upload(applicant)["file_id"]
+    api.call(
+        "POST",
+        f"/applications/{code}/materials",
+        {"material_id": "applicant_id", "file_id": first},
+        applicant=applicant,
+    )
+    second = api.upload(applicant, seed=4)["file_id"]
+    filed = await run_action(
+        ActionAttachMaterial(), photo_state(applicant, code, second, material_hint="身份证"), domain
+    )
+    ran = await run_action(ActionApplyCorrection(), after_filing(applicant, filed, "刚才那张不对"), domain)
+    name = "法定代表人（负责人、经营者）身份证件"
+    assert ran.texts[0] == (
+        f"好的，刚才那张照片已从【{name}】中删除。\n"
+        f"【{name}】还有另外 1 页，仍算已提交，不受影响。\n"
+        f"如果还要补拍一页，发之前说一声“这是{name}”，再直接发照片就行。"
+    )
+    assert "material_hint" not in ran.slots
+    item = item_of_application(api, applicant, code, "applicant_id")
+    assert (item["status"], item["file_ids"]) == ("provided", [first])
+
+
+async def test_mistake_words_keep_their_meaning_when_no_photo_was_just_filed(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    photo = api.upload(applicant)["file_id"]
+    filed = await run_action(ActionAttachMaterial(), photo_state(applicant, code, photo), domain)
+    # Another message came between the photo and "发错了": the words are about that one, as before.
+    between = [
+        user_event("还缺什么材料", "ask_missing_materials"),
+        {"event": "action", "name": "action_show_missing_materials"},
+        {"event": "bot", "text": "申请的材料情况：……"},
+    ]
+    state = tracker_state(
+        applicant,
+        "发错了",
+        "correct",
+        events=[*filing_turn(filed), *between],
+        slots={"application_code": code},
+    )
+    ran = await run_action(ActionApplyCorrection(), state, domain)
+    assert "删除" not in ran.text and "请告诉我要改成什么" in ran.text
+    assert item_of_application(api, applicant, code, "joint_application_form")["file_ids"] == [photo]
+
+
+async def test_a_photo_delivered_after_acceptance_is_not_taken_back(api, applicant, domain):
+    accepted, [owed] = accepted_with_promises(api, applicant, promised=1)
+    code = accepted["code"]
+    photo = api.upload(applicant)["file_id"]
+    filed = await run_action(ActionAttachMaterial(), photo_state(applicant, code, photo), domain)
+    assert f"【{owed['name']}】已补交" in filed.text
+    ran = await run_action(ActionApplyCorrection(), after_filing(applicant, filed, "发错了"), domain)
+    assert ran.text == (
+        "申请当前为“已受理”，材料已交审批部门，文件不能再删除。"
+        "如果确实发错了，可以回复“转人工”，请工作人员帮您处理。"
+    )
+    assert item_of_application(api, applicant, code, owed["material_id"])["file_ids"] == [photo]
+
+
+async def test_inside_the_form_mistake_words_right_after_a_photo_are_not_an_answer(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    photo = api.upload(applicant)["file_id"]
+    filed = await run_action(ActionAttachMaterial(), photo_state(applicant, code, photo), domain)
+
+    def asked_for_the_name(events):
+        return form_state(
+            applicant,
+            "发错了",
+            "correct",
+            form=FORM,
+            requested="operator_name",
+            candidates={"operator_name": "发错了"},
+            slots={"industry": "restaurant"},
+            events=events,
+            confidence=0.8,
+        )
+
+    # Not sure enough to stop the form for a shop name, unless a photo was filed just before.
+    ran = await run_action(ValidateApplicationForm(), asked_for_the_name([]), domain)
+    assert ran.slots == {"operator_name": "发错了"}
+    ran = await run_action(ValidateApplicationForm(), asked_for_the_name(filing_turn(filed)), domain)
+    assert ran.events[-1]["event"] == "action_execution_rejected"
+    assert ran.slots == {"operator_name": None}
+
+
+async def test_a_sharp_retake_replaces_the_blurred_photo(api, applicant, domain):
+    code = api.application(applicant)["code"]
+    form = "证照联办综合申请表"
+    poor = api.upload(applicant, poor=True)["file_id"]
+    ran = await run_action(ActionAttachMaterial(), photo_state(applicant, code, poor), domain)
+    # Sending the retake is all it takes: no need to take the blurred one back first.
+    assert (
+        f"发送前先说一声“这是{form}”，再直接发新照片就行，清晰的新照片会替换掉这张不清晰的，不用先删除"
+        in ran.text
+    )
+
+    sharp = api.upload(applicant, seed=5)["file_id"]
+    ran = await run_action(
+        ActionAttachMaterial(), photo_state(applicant, code, sharp, material_hint=form), domain
+    )
+    assert ran.texts[0].startswith(
+        f"已收到，已作为【{form}】登记到申请 {code}。\n清晰的新照片已替换之前那张不清晰的照片。"
+    )
+    assert item_of_application(api, applicant, code, "joint_application_form")["file_ids"] == [sharp]
+
+    # A poor page beside a sharp one stays until taken back: the retake would only be one more page.
+    another = api.upload(applicant, poor=True, seed=6)["file_id"]
+    ran = await run_action(
+        ActionAttachMaterial(), photo_state(applicant, code, another, material_hint=form), domain
+    )
+    assert "这张不清晰的可以回复“删掉刚才那张”撤回" in ran.text and "替换" not in ran.text
+    ran = await run_action(ActionApplyCorrection(), after_filing(applicant, ran, "删掉刚才那张"), domain)
+    assert ran.texts[0].startswith(f"好的，刚才那张照片已从【{form}】中删除。")
+    assert item_of_application(api, applicant, code, "joint_application_form")["file_ids"] == [sharp]

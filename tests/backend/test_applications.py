@@ -270,3 +270,207 @@ async def test_the_first_file_after_a_correction_request_replaces_the_files_aske
     assert material(await attach(api, code, asked, third), asked)["file_ids"] == [third]
     [*_, last] = await events_of(api, code, "material.attached")
     assert last["payload"]["superseded_file_ids"] == [first, second]
+
+
+# --- poor photos and their retakes; taking a file back --------------------------------------------------
+
+
+async def poor_photo(api: Api) -> str:
+    """Out of focus and dim: kept, with quality warnings (a file id of its own each time)."""
+    uploaded = await upload(api, corpus.dim_blurry_jpeg(), applicant=APPLICANT)
+    assert len(uploaded["warnings"]) == 2
+    return str(uploaded["file_id"])
+
+
+async def test_a_sharp_retake_replaces_photos_that_all_came_with_warnings(
+    api: Api, settings: Settings
+) -> None:
+    created = await draft(api, APPLICANT)
+    code = created["code"]
+    blurred, mixed = (m["material_id"] for m in created["materials"][:2])
+
+    # A poor photo, and another one: a second page as any, since the retake is no better.
+    first, second = await poor_photo(api), await poor_photo(api)
+    await attach(api, code, blurred, first)
+    assert material(await attach(api, code, blurred, second), blurred)["file_ids"] == [first, second]
+    # The sharp retake takes the place of every poor one: reviewers see it instead, not beside them.
+    sharp = await page(api)
+    item = material(await attach(api, code, blurred, sharp), blurred)
+    assert item["file_ids"] == [sharp] and item["status"] == "provided"
+    assert [(f["file_id"], f["warnings"]) for f in item["files"]] == [(sharp, [])]
+    attached = [
+        e for e in await events_of(api, code, "material.attached") if e["payload"]["material_id"] == blurred
+    ]
+    assert [e["payload"].get("superseded_file_ids") for e in attached] == [None, None, [first, second]]
+    # Further sharp pages are pages again.
+    more = await page(api)
+    assert material(await attach(api, code, blurred, more), blurred)["file_ids"] == [sharp, more]
+    # Nothing was deleted from storage.
+    for file_id in (first, second):
+        status, _, content = await get(api, files.url_for(settings, file_id, subject=APPLICANT))
+        assert status == 200 and content
+
+    # A material holding a sharp page too keeps its poor page: the sharp photo is one more page.
+    clear, poor = await page(api), await poor_photo(api)
+    await attach(api, code, mixed, clear)
+    await attach(api, code, mixed, poor)
+    another = await page(api)
+    assert material(await attach(api, code, mixed, another), mixed)["file_ids"] == [clear, poor, another]
+    mixed_events = [
+        e for e in await events_of(api, code, "material.attached") if e["payload"]["material_id"] == mixed
+    ]
+    assert all("superseded_file_ids" not in e["payload"] for e in mixed_events)
+
+
+def file_path(code: str, material_id: str, file_id: str) -> str:
+    return f"/applications/{code}/materials/{material_id}/files/{file_id}"
+
+
+async def remove(api: Api, code: str, material_id: str, file_id: str, *, expect: int = 200) -> Any:
+    return await api.call("DELETE", file_path(code, material_id, file_id), applicant=APPLICANT, expect=expect)
+
+
+async def test_a_file_sent_by_mistake_is_taken_back_before_acceptance(api: Api, settings: Settings) -> None:
+    created = await draft(api, APPLICANT)
+    code = created["code"]
+    first_material = created["materials"][0]
+    material_id = first_material["material_id"]
+    front, back = await page(api), await page(api)
+    await attach(api, code, material_id, front)
+    await attach(api, code, material_id, back)
+
+    kept = material(await remove(api, code, material_id, front), material_id)
+    assert kept["file_ids"] == [back] and kept["status"] == "provided"
+    # Taken back once, it is not there to take back again.
+    gone = await remove(api, code, material_id, front, expect=404)
+    assert gone["error"]["code"] == "not_found"
+
+    # Submitted incomplete, the one-time notice is out and nothing was accepted: still the applicant's to fix.
+    notice = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
+    assert notice["status"] == "needs_correction" and notice["tasks"] == []
+    emptied = material(await remove(api, code, material_id, back), material_id)
+    assert (emptied["status"], emptied["status_label"], emptied["file_ids"]) == ("missing", "未提交", [])
+    current = await api.call("GET", f"/applications/{code}", applicant=APPLICANT)
+    assert first_material["key"] and material_id in current["missing_key_materials"]
+
+    removed = await events_of(api, code, "material.file_removed")
+    assert [e["payload"] for e in removed] == [
+        {
+            "material_id": material_id,
+            "material_name": first_material["name"],
+            "file_id": front,
+            "status": "provided",
+            "file_ids": [back],
+        },
+        {
+            "material_id": material_id,
+            "material_name": first_material["name"],
+            "file_id": back,
+            "status": "missing",
+            "file_ids": [],
+        },
+    ]
+    assert all(e["applicant"] == APPLICANT for e in removed)
+    admin = await api.admin()
+    [entry] = (await api.call("GET", f"/audit?target=file:{front}", token=admin))["entries"]
+    assert entry["action"] == "material.file_removed" and entry["actor"] == f"applicant:{APPLICANT}"
+    # The material let go of the files; storage did not.
+    for file_id in (front, back):
+        status, _, content = await get(api, files.url_for(settings, file_id, subject=APPLICANT))
+        assert status == 200 and content
+
+
+async def test_taking_a_file_back_answers_404_for_what_is_not_the_callers(api: Api) -> None:
+    created = await draft(api, APPLICANT)
+    code = created["code"]
+    material_id = created["materials"][0]["material_id"]
+    file_id = await page(api)
+    await attach(api, code, material_id, file_id)
+    other_material = created["materials"][1]["material_id"]
+    for path in (
+        file_path("ZL-20250101-000000", material_id, file_id),
+        file_path("not-a-code", material_id, file_id),
+        file_path(code, "no_such_material", file_id),
+        file_path(code, other_material, file_id),
+        file_path(code, material_id, "no-such-file"),
+    ):
+        refused = await api.call("DELETE", path, applicant=APPLICANT, expect=404)
+        assert refused["error"]["code"] == "not_found", path
+    # Someone else's application answers as a missing one, and stays as it was.
+    stranger = await api.call(
+        "DELETE", file_path(code, material_id, file_id), applicant="web:someone-else-1", expect=404
+    )
+    assert stranger["error"]["message"] == "未找到该申请，请核对统一编码"
+    await api.call("DELETE", file_path(code, material_id, file_id), expect=401)
+    current = await api.call("GET", f"/applications/{code}", applicant=APPLICANT)
+    assert material(current, material_id)["file_ids"] == [file_id]
+    assert await events_of(api, code, "material.file_removed") == []
+
+    document = await api.call("GET", "/openapi.json")
+    operation = document["paths"]["/api/v1/applications/{code}/materials/{material_id}/files/{file_id}"]
+    assert operation["delete"]["operationId"] == "remove_material_file"
+    assert [p["name"] for p in operation["delete"]["parameters"]] == ["code", "material_id", "file_id"]
+
+
+async def test_after_acceptance_only_a_file_handed_in_for_a_correction_request_is_taken_back(
+    api: Api,
+) -> None:
+    created = await draft(api, APPLICANT)
+    code = created["code"]
+    asked, other = created["materials"][:2]
+    asked_id = asked["material_id"]
+    old_pages = [await page(api), await page(api)]
+    for file_id in old_pages:
+        await attach(api, code, asked_id, file_id)
+    other_page = await page(api)
+    await attach(api, code, other["material_id"], other_page)
+    for item in created["materials"][2:]:
+        await attach(api, code, item["material_id"])
+    accepted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
+    assert accepted["status"] == "accepted"
+
+    refused = await remove(api, code, asked_id, old_pages[0], expect=409)
+    assert refused["error"] == {
+        "code": "invalid_state",
+        "message": "申请当前为“已受理”，材料已交审批部门，文件不能再删除",
+        "field": None,
+    }
+
+    task = next(t for t in accepted["tasks"] if t["status"] == "pending")
+    token = await reviewer(api, {}, task["department_id"])
+    problem = {"material_id": asked_id, "problem": "第二页反光，看不清"}
+    await api.call(
+        "POST",
+        f"/tasks/{task['id']}/decisions",
+        token=token,
+        json={"decision": "request_correction", "problems": [problem]},
+    )
+    # What the department reviewed stays: the files found wanting, and a material nobody asked for.
+    reviewed = (await remove(api, code, asked_id, old_pages[1], expect=409))["error"]
+    assert reviewed["code"] == "invalid_state"
+    assert "审批部门审核过" in reviewed["message"] and "直接上传新的照片" in reviewed["message"]
+    not_asked = (await remove(api, code, other["material_id"], other_page, expect=409))["error"]
+    assert not_asked["message"] == f"审批部门没有要求重新提交“{other['name']}”，已交审批部门的文件不能再删除"
+
+    # The file handed in again can be taken back: the material is asked for again, as before it.
+    wrong = await page(api)
+    assert material(await attach(api, code, asked_id, wrong), asked_id)["file_ids"] == [wrong]
+    back = material(await remove(api, code, asked_id, wrong), asked_id)
+    assert (back["status"], back["problem"], back["file_ids"]) == (
+        "needs_reupload",
+        problem["problem"],
+        old_pages,
+    )
+    still = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT, expect=409)
+    assert still["error"]["code"] == "materials_still_missing"
+
+    # The right file replaces the files found wanting, as the first file after the request does.
+    right = await page(api)
+    assert material(await attach(api, code, asked_id, right), asked_id)["file_ids"] == [right]
+    [*_, last] = await events_of(api, code, "material.attached")
+    assert last["payload"]["superseded_file_ids"] == old_pages
+    resubmitted = await api.call("POST", f"/applications/{code}/submit", applicant=APPLICANT)
+    assert resubmitted["status"] == "in_review"
+    late = (await remove(api, code, asked_id, right, expect=409))["error"]
+    assert late["message"] == "申请当前为“审批中”，材料已交审批部门，文件不能再删除"
+    assert [e["payload"]["file_id"] for e in await events_of(api, code, "material.file_removed")] == [wrong]

@@ -1,13 +1,17 @@
 """What the console shows reviewers and managers about an application's course: rows told apart in the
-overview, 容缺 materials overdue or newly delivered, and the day of an inspection."""
+overview, 容缺 materials overdue or newly delivered, the day of an inspection, and photos that came with
+quality warnings."""
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
 from tests.backend.conftest import ADMIN_PASSWORD, Api
-from tests.backend.test_applications import accepted_with_promises, attach, photo
+from tests.backend.test_applications import APPLICANT as MATERIALS_APPLICANT
+from tests.backend.test_applications import accepted_with_promises, attach, page, photo, poor_photo
 from tests.backend.test_console import ConsoleFactory, signed_in
 from tests.backend.test_console import console as console  # the console fixture, shared by import
+from tests.backend.test_lifecycle import draft
 from tests.backend.test_tasks import APPLICANT, accepted_application
 
 
@@ -116,3 +120,32 @@ async def test_the_inspection_day_comes_with_its_weekday(console: ConsoleFactory
     assert day in row
     seen = await api.call("GET", f"/applications/{application['code']}", applicant=APPLICANT)
     assert next(t for t in seen["tasks"] if t["id"] == task["id"])["inspection_day"] == day
+
+
+async def test_reviewers_see_the_quality_warnings_beside_the_photo_they_are_about(
+    console: ConsoleFactory, api: Api
+) -> None:
+    created = await draft(api, MATERIALS_APPLICANT)
+    code = created["code"]
+    shown = created["materials"][0]
+    # A sharp page and then a poor one: both stay (only a sharp retake of poor photos replaces them).
+    sharp, poor = await page(api), await poor_photo(api)
+    for file_id in (sharp, poor):
+        await attach(api, code, shown["material_id"], file_id)
+    for item in created["materials"][1:]:
+        await attach(api, code, item["material_id"])
+    accepted = await api.call("POST", f"/applications/{code}/submit", applicant=MATERIALS_APPLICANT)
+    task = next(t for t in accepted["tasks"] if t["matter_id"] in shown["needed_by"])
+
+    admin = console()
+    await admin.login("admin", ADMIN_PASSWORD)
+    await admin.get(f"/console/tasks/{task['id']}")
+    start = admin.last_text.index(f'<span class="material-name">{shown["name"]}</span>')
+    item = admin.last_text[start : admin.last_text.index("</li>\n", start)]
+    files = item.split('<div class="file')[1:]
+    assert len(files) == 2
+    assert files[0].startswith('">') and "file-warnings" not in files[0]
+    assert files[1].startswith(' has-warnings">')
+    warnings = re.findall(r"<li>([^<]+)</li>", files[1])
+    assert len(warnings) == 2 and "模糊" in warnings[0] and "偏暗" in warnings[1]
+    assert f'title="{"；".join(warnings)}"' in files[1]

@@ -253,7 +253,8 @@ async def test_quality_warnings_stay_listed_with_the_attached_file(api: Api) -> 
     application = await draft(api, OWNER)
     code = application["code"]
     material = application["materials"][0]["material_id"]
-    for file_id in (poor["file_id"], sharp["file_id"]):
+    # Sharp page first: a sharp photo sent after poor ones only replaces them (test_applications.py).
+    for file_id in (sharp["file_id"], poor["file_id"]):
         await api.call(
             "POST",
             f"/applications/{code}/materials",
