@@ -34,6 +34,18 @@ REDIS_DB = os.environ.get("TEST_RASA_REDIS_DB", "11")  # our own DB: the bot tes
 START_TIMEOUT = float(os.environ.get("TEST_RASA_START_TIMEOUT", "900"))
 
 
+def rasa_env(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """`scripts/rasa_env.sh ARGS`, output captured, TensorFlow's import warnings silenced."""
+    return subprocess.run(
+        ["scripts/rasa_env.sh", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,7 +5,6 @@ These run in the app environment (PyYAML only), so a broken data file fails `mak
 """
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.rasa.conftest import rasa_env
 
 ROOT = Path(__file__).resolve().parents[2]
 NLU_DIR = ROOT / "nlu_data" / "nlu"
@@ -142,14 +143,7 @@ def held_out_figures(tmp_path_factory):
         pytest.skip("needs .venv-rasa (make install)")
     figures = tmp_path_factory.mktemp("nlu") / "figures.json"
     # Trains first when the data changed (cached otherwise), then scores the held-out split and nonsense.
-    result = subprocess.run(
-        ["scripts/rasa_env.sh", "eval", "--nonsense", str(NONSENSE), "--json", str(figures)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+    result = rasa_env("eval", "--nonsense", str(NONSENSE), "--json", str(figures))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(figures.read_text(encoding="utf-8")), result.stdout
 

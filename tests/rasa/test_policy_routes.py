@@ -9,14 +9,13 @@ training data moves DIET's routing by a few points either way. The floors leave 
 fails here is an NLU change that sends policy questions elsewhere or lets out-of-scope ones through.
 """
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from backend.policies.evaluation import EvalSet, Routes, evaluate_product
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
+from tests.rasa.conftest import rasa_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL_SET = ROOT / "tests" / "backend" / "policy_eval.yaml"
@@ -28,18 +27,9 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
         pytest.skip("needs .venv-rasa (make install)")
     out = tmp_path_factory.mktemp("routes") / "routes.json"
     # Trains first when the data changed (cached otherwise), as the NLU figures' fixture does.
-    trained = subprocess.run(
-        ["scripts/rasa_env.sh", "train"], cwd=ROOT, capture_output=True, text=True, timeout=1500
-    )
+    trained = rasa_env("train", timeout=1500)
     assert trained.returncode == 0, trained.stderr[-3000:]
-    result = subprocess.run(
-        ["scripts/rasa_env.sh", "shell", "python", "scripts/policy_routes.py", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+    result = rasa_env("shell", "python", "scripts/policy_routes.py", "--out", str(out))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return Routes.load(out)
 
