@@ -18,8 +18,17 @@ from rasa_sdk.types import DomainDict
 
 from actions.applications import CHANGED_FIELD_LABELS, guide_uploads, idempotency_key
 from actions.backend import BackendUnavailable, backend
-from actions.dialogue import BUSY, BackendAction, applicant_of, button, latest_entity, said_since_user_spoke
+from actions.dialogue import (
+    BUSY,
+    BackendAction,
+    applicant_of,
+    button,
+    latest_entity,
+    latest_text,
+    said_since_user_spoke,
+)
 from actions.parsing import bare_value, licence_number
+from actions.policy import answer_question
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +50,27 @@ def active(licences: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [lic for lic in licences if lic["status"] not in INACTIVE]
 
 
+async def no_licence_yet(dispatcher: CollectingDispatcher, tracker: Tracker, verb: str) -> None:
+    """Nothing to change or cancel yet. Asked as a question (股东变了要去变更吗, 公司不开了要跑哪些地方注销),
+    it is mostly someone asking how it works: the documents' answer first, then where they stand."""
+    if await answer_question(dispatcher, latest_text(tracker), backend()):
+        dispatcher.utter_message(
+            text=f"您名下目前还没有有效的行业综合许可证。等拿到证以后需要{verb}，随时跟我说就行。"
+        )
+        return
+    dispatcher.utter_message(
+        text=f"您名下还没有有效的行业综合许可证，暂时无法办理{verb}。"
+        "如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
+    )
+
+
 async def chosen_licence(
     dispatcher: CollectingDispatcher, tracker: Tracker, *, intent: str, verb: str
 ) -> dict[str, Any] | None:
     """The licence to change or cancel: the only active one, or the one named; asks when unclear."""
     licences = active(await backend().licences(applicant_of(tracker)))
     if not licences:
-        dispatcher.utter_message(
-            text=f"您名下还没有有效的行业综合许可证，暂时无法办理{verb}。"
-            "如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
-        )
+        await no_licence_yet(dispatcher, tracker, verb)
         return None
     wanted = licence_number(latest_entity(tracker, "licence_number") or tracker.get_slot("licence_number"))
     for lic in licences:
@@ -133,10 +153,7 @@ class ValidateChangeForm(FormValidationAction):
             # Activation: without a licence there is nothing to change, so the form ends at once
             # (action_start_change then stays silent because no new value was given).
             if activating and not active(await backend().licences(applicant_of(tracker))):
-                dispatcher.utter_message(
-                    text="您名下还没有有效的行业综合许可证，暂时无法办理变更。"
-                    "如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
-                )
+                await no_licence_yet(dispatcher, tracker, "变更")
                 return [SlotSet("change_item", None), SlotSet("requested_slot", None)]
             return await super().run(dispatcher, tracker, domain)
         except BackendUnavailable:

@@ -130,10 +130,23 @@ async def answer_if_found(dispatcher: CollectingDispatcher, tracker: Tracker, ba
     question = latest_text(tracker)
     if not reaches_search(question, latest_intent(tracker) or "", latest_confidence(tracker)):
         return False
+    return await search_and_answer(dispatcher, question, backend)
+
+
+async def answer_question(dispatcher: CollectingDispatcher, text: str, backend: Backend) -> bool:
+    """A skill that cannot act (no licence to change yet) still answers a question put to it from the
+    documents: 股东变了要去变更吗 asks how changes work. False, with nothing said, for a message that asks
+    nothing or that the search finds no answer to."""
+    if not text or is_command(text) or not asks_something(text):
+        return False
+    return await search_and_answer(dispatcher, text, backend)
+
+
+async def search_and_answer(dispatcher: CollectingDispatcher, question: str, backend: Backend) -> bool:
     try:
         result = await backend.search_policies(question, limit=3)
     except (BackendUnavailable, BackendRefused) as exc:
-        log.warning("policy search for an unread message failed: %r", exc)
+        log.warning("policy search for a message read as another intent failed: %r", exc)
         return False
     return answer_found(dispatcher, result, backend.public_link)
 

@@ -10,6 +10,39 @@ async def test_no_licence_yet(api, applicant, domain):
     assert "还没有已核发的行业综合许可证" in ran.text
 
 
+async def test_a_question_about_changing_or_cancelling_without_a_licence_gets_the_policy(
+    api, applicant, domain
+):
+    # Mostly someone asking how it works, before they have a licence: the documents' answer, then where
+    # they stand, instead of only "nothing to change".
+    state = form_state(
+        applicant,
+        "股东变了要去变更吗",
+        "change_licence",
+        form="change_form",
+        requested=None,
+        candidates={},
+    )
+    state["slots"]["requested_slot"] = None
+    ran = await run_action(ValidateChangeForm(), state, domain)
+    assert "出处：" in ran.texts[0]
+    assert ran.texts[-1].startswith("您名下目前还没有有效的行业综合许可证") and "变更" in ran.texts[-1]
+    assert ran.slots["requested_slot"] is None
+
+    ran = await run_action(
+        ActionStartCancel(), tracker_state(applicant, "公司不开了要跑哪些地方注销", "cancel_licence"), domain
+    )
+    assert "出处：" in ran.texts[0] and "注销" in ran.texts[-1]
+
+    # Said, not asked: only where they stand.
+    ran = await run_action(
+        ActionStartCancel(), tracker_state(applicant, "注销许可证", "cancel_licence"), domain
+    )
+    assert ran.texts == [
+        "您名下还没有有效的行业综合许可证，暂时无法办理注销。如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
+    ]
+
+
 async def test_the_licence_card_with_its_qr_code_and_verification_link(api, applicant, domain):
     done = api.issue_licence(applicant)
     ran = await run_action(
