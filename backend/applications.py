@@ -1,6 +1,7 @@
 """Applications: create, fill in, attach materials, submit (一窗受理 with a one-time correction notice), and
 the status a person reads, derived from the department tasks."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -403,13 +404,9 @@ async def _earlier_hand_in(
     from the refused application."""
     if not item.file_ids:
         return []
-    asked_again = any(
-        problem["material_id"] == item.material_id and problem.get("file_ids") == item.file_ids
-        for task in application.tasks
-        if task.status == "correction_requested"
-        for problem in task.problems
-    )
-    if asked_again:
+    if any(
+        problem.get("file_ids") == item.file_ids for problem in _requests_for(application, item.material_id)
+    ):
         return list(item.file_ids)
     return await _carried_files(session, application, item)
 
@@ -522,18 +519,16 @@ async def remove_material_file(
     return application
 
 
+def _requests_for(application: Application, material_id: str) -> Iterator[dict[str, Any]]:
+    """The problems of open correction requests that name the material (their `file_ids` were found
+    wanting)."""
+    for task in application.tasks:
+        if task.status == "correction_requested":
+            yield from (problem for problem in task.problems if problem["material_id"] == material_id)
+
+
 def _asked_again(application: Application, material_id: str) -> dict[str, Any] | None:
-    """The problem of an open correction request naming the material (its `file_ids` were found wanting)."""
-    return next(
-        (
-            problem
-            for task in application.tasks
-            if task.status == "correction_requested"
-            for problem in task.problems
-            if problem["material_id"] == material_id
-        ),
-        None,
-    )
+    return next(_requests_for(application, material_id), None)
 
 
 @dataclass(frozen=True)

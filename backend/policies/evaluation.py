@@ -96,8 +96,7 @@ def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = No
     top1 = top3 = rejected = 0
     misses: list[str] = []
     for question in eval_set.questions:
-        candidates, held_to = index.ranked_refs(question.q, threshold)
-        ranked = [(ref, score) for ref, score in candidates[:3] if score >= held_to]
+        ranked = _first_three(index, question.q, threshold)
         first = [ref for ref, _ in ranked]
         top1 += bool(first) and first[0] in question.answers
         top3 += bool(question.answers.intersection(first))
@@ -105,13 +104,25 @@ def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = No
             got = ", ".join(f"{ref} {score:.2f}" for ref, score in ranked) or "nothing"
             misses.append(f"miss      {question.q} → {got}  (want {', '.join(sorted(question.answers))})")
     for q, _ in eval_set.out_of_scope:
-        candidates, held_to = index.ranked_refs(q, threshold)
-        if not candidates or candidates[0][1] < held_to:
+        answered = _answered(index, q, threshold)
+        if answered is None:
             rejected += 1
         else:
-            misses.append(f"answered  {q} → {candidates[0][0]} {candidates[0][1]:.2f}  (out of scope)")
+            misses.append(f"answered  {q} → {answered[0]} {answered[1]:.2f}  (out of scope)")
     n, m = len(eval_set.questions), len(eval_set.out_of_scope)
     return EvalReport(threshold, n, m, top1 / max(n, 1), top3 / max(n, 1), rejected / max(m, 1), misses)
+
+
+def _first_three(index: PolicyIndex, q: str, threshold: float) -> list[tuple[str, float]]:
+    """The first three results, those that pass the threshold this question is held to."""
+    candidates, held_to = index.ranked_refs(q, threshold)
+    return [(ref, score) for ref, score in candidates[:3] if score >= held_to]
+
+
+def _answered(index: PolicyIndex, q: str, threshold: float) -> tuple[str, float] | None:
+    """What the search answers with, None when it finds nothing."""
+    candidates, held_to = index.ranked_refs(q, threshold)
+    return candidates[0] if candidates and candidates[0][1] >= held_to else None
 
 
 # --- the product's figures: NLU and search together -------------------------------------------------------
@@ -202,8 +213,7 @@ def evaluate_product(
                 other_skills[route.intent] += 1
             continue
         to_search += 1
-        candidates, held_to = index.ranked_refs(question.q, threshold)
-        first = [ref for ref, score in candidates[:3] if score >= held_to]
+        first = [ref for ref, _ in _first_three(index, question.q, threshold)]
         top1 += bool(first) and first[0] in question.answers
         top3 += bool(question.answers.intersection(first))
     for q, _ in eval_set.out_of_scope:
@@ -212,8 +222,7 @@ def evaluate_product(
             stopped_by["NLU" if route.intent in TURNED_AWAY else f"other skill ({route.intent})"] += 1
             rejected += 1
             continue
-        candidates, held_to = index.ranked_refs(q, threshold)
-        if not candidates or candidates[0][1] < held_to:
+        if _answered(index, q, threshold) is None:
             stopped_by["search"] += 1
             rejected += 1
     n, m = len(eval_set.questions), len(eval_set.out_of_scope)
