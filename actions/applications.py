@@ -465,7 +465,7 @@ class ActionAttachMaterial(BackendAction):
         material = material or missing[0]
         other = filed_elsewhere(application, material, file_id)
         if other is not None:
-            return same_file(dispatcher, code, material, other)
+            return same_file(dispatcher, code, material, other, file_id)
 
         updated = await self.backend.attach_material(
             applicant, code, material["material_id"], file_id, turn=message_id(tracker)
@@ -544,7 +544,7 @@ class ActionAttachMaterial(BackendAction):
         material = material or pending[0]
         other = filed_elsewhere(application, material, file_id)
         if other is not None:
-            return same_file(dispatcher, code, material, other)
+            return same_file(dispatcher, code, material, other, file_id)
         updated = await self.backend.attach_material(
             applicant, code, material["material_id"], file_id, turn=message_id(tracker)
         )
@@ -605,19 +605,26 @@ def filed_elsewhere(
 
 
 def same_file(
-    dispatcher: CollectingDispatcher, code: str, material: dict[str, Any], other: dict[str, Any]
+    dispatcher: CollectingDispatcher,
+    code: str,
+    material: dict[str, Any],
+    other: dict[str, Any],
+    file_id: str,
 ) -> list[dict[str, Any]]:
     """One photo never stands for two materials: say so instead of filing it twice; the next photo goes
     to the material meant."""
     dispatcher.utter_message(
         text=f"这张和已登记为【{other['name']}】的是同一份文件，没有再登记为【{material['name']}】。"
         f"请发【{material['name']}】本身的照片或扫描件。"
-        f"如果是之前的【{other['name']}】登记错了，可以回复“转人工”请工作人员帮您更正。"
+        f"如果之前登记为【{other['name']}】是错的，回复“发错了”就能把它从【{other['name']}】中撤回。"
     )
     return [
         SlotSet("file_id", None),
         SlotSet("material_hint", material["material_id"]),
         SlotSet("application_code", code),
+        # "发错了" next refers to the earlier filing: this photo is the one it named, and it was meant
+        # for this material.
+        filed_slot(code, other["material_id"], file_id, meant=material["material_id"]),
     ]
 
 
@@ -662,9 +669,13 @@ def file_warnings(
     return ["请注意：" + "".join(noticed), advice]
 
 
-def filed_slot(code: str, material_id: str, file_id: str) -> dict[str, Any]:
-    """Which photo was just filed as which material: what "发错了" in the next message takes back."""
-    return SlotSet(FILED, {"application_code": code, "material_id": material_id, "file_id": file_id})
+def filed_slot(code: str, material_id: str, file_id: str, meant: str | None = None) -> dict[str, Any]:
+    """Which photo was just filed as which material: what "发错了" in the next message takes back.
+    `meant`: the material the applicant sent it for, when it was not filed again as that one."""
+    filed = {"application_code": code, "material_id": material_id, "file_id": file_id}
+    if meant:
+        filed["meant"] = meant
+    return SlotSet(FILED, filed)
 
 
 def retake_line(material: dict[str, Any], updated: dict[str, Any]) -> list[str]:
@@ -697,6 +708,15 @@ async def take_back(
     material = next(m for m in updated["materials"] if m["material_id"] == material_id)
     name = material["name"]
     lines = [f"好的，刚才那张照片已从【{name}】中删除。"]
+    meant = next((m for m in updated["materials"] if m["material_id"] == filed.get("meant")), None)
+    if meant is not None:
+        # Taken back because it was sent for another material: sent again, it is filed as that one.
+        lines.append(f"如果这张其实是【{meant['name']}】，请再发一次，我会登记为【{meant['name']}】。")
+        events.append(SlotSet("material_hint", meant["material_id"]))
+        dispatcher.utter_message(
+            text="\n".join(lines), buttons=[button("还缺什么材料", "/ask_missing_materials")]
+        )
+        return events
     if material["status"] == "provided":
         # Still handed in: other pages remain (without them the material is missing again).
         pages = len(material.get("file_ids") or [])

@@ -110,7 +110,8 @@ def set_in_last_turn(tracker: Tracker, name: str) -> Any:
     return None
 
 
-# Set when the assistant files a photo as a material: {"application_code", "material_id", "file_id"}.
+# Set when the assistant files a photo as a material: {"application_code", "material_id", "file_id"}, and
+# "meant" when the photo was already filed as another material than the one it was sent for.
 FILED = "filed_file"
 
 
@@ -118,7 +119,8 @@ def just_filed(tracker: Tracker) -> dict[str, str] | None:
     """The photo the assistant filed in its last answer, if it did: what "发错了" takes back."""
     filed = set_in_last_turn(tracker, FILED)
     if isinstance(filed, dict) and all(filed.get(k) for k in ("application_code", "material_id", "file_id")):
-        return {k: str(filed[k]) for k in ("application_code", "material_id", "file_id")}
+        keys = ("application_code", "material_id", "file_id", "meant")
+        return {k: str(filed[k]) for k in keys if filed.get(k)}
     return None
 
 

@@ -688,7 +688,18 @@ async def test_the_same_photo_is_not_filed_as_a_second_material(api, applicant, 
         ActionAttachMaterial(), photo_state(applicant, code, again, material_hint="gas_safety_proof"), domain
     )
     assert "这张和已登记为【房屋租赁合同】的是同一份文件，没有再登记为【燃气使用安全证明】" in ran.text
-    assert ran.slots == {"file_id": None, "material_hint": "gas_safety_proof", "application_code": code}
+    assert "回复“发错了”就能把它从【房屋租赁合同】中撤回" in ran.text
+    assert ran.slots == {
+        "file_id": None,
+        "material_hint": "gas_safety_proof",
+        "application_code": code,
+        "filed_file": {
+            "application_code": code,
+            "material_id": "lease_contract",
+            "file_id": photo,
+            "meant": "gas_safety_proof",
+        },
+    }
     items = {
         m["material_id"]: m
         for m in api.call("GET", f"/applications/{code}", applicant=applicant)["materials"]
@@ -701,6 +712,30 @@ async def test_the_same_photo_is_not_filed_as_a_second_material(api, applicant, 
         ActionAttachMaterial(), photo_state(applicant, code, other, material_hint=kept), domain
     )
     assert "已作为【燃气使用安全证明】登记" in ran.text
+
+
+async def test_a_photo_filed_as_the_wrong_material_moves_to_the_one_it_was_sent_for(api, applicant, domain):
+    code = restaurant_with_gas(api, applicant)["code"]
+    photo = api.upload(applicant)["file_id"]
+    await run_action(
+        ActionAttachMaterial(), photo_state(applicant, code, photo, material_hint="lease_contract"), domain
+    )
+    refused = await run_action(
+        ActionAttachMaterial(), photo_state(applicant, code, photo, material_hint="gas_safety_proof"), domain
+    )
+    # "发错了" right after the refusal takes the photo back from the lease, not from the gas proof.
+    ran = await run_action(ActionApplyCorrection(), after_filing(applicant, refused, "发错了"), domain)
+    assert ran.texts[0] == (
+        "好的，刚才那张照片已从【房屋租赁合同】中删除。\n"
+        "如果这张其实是【燃气使用安全证明】，请再发一次，我会登记为【燃气使用安全证明】。"
+    )
+    assert ran.slots["material_hint"] == "gas_safety_proof"
+    assert item_of_application(api, applicant, code, "lease_contract")["file_ids"] == []
+    again = photo_state(applicant, code, photo, material_hint=ran.slots["material_hint"])
+    again["latest_message"]["message_id"] = "later-message-2"
+    ran = await run_action(ActionAttachMaterial(), again, domain)
+    assert "已作为【燃气使用安全证明】登记" in ran.text
+    assert item_of_application(api, applicant, code, "gas_safety_proof")["file_ids"] == [photo]
 
 
 # --- 容缺后补 / 告知承诺 chosen in chat ---------------------------------------------------------------------
