@@ -42,8 +42,8 @@ from actions.dialogue import (
     slot_before_user_spoke,
 )
 from actions.parsing import (
+    answers_nothing,
     describe_answer,
-    is_unsure,
     parse_answer,
     parse_yes_no,
     phone_number,
@@ -97,7 +97,7 @@ class ValidateChecklistForm(FormValidationAction):
         question = await current_question(tracker)
         if question is None:
             return False
-        if is_unsure(latest_text(tracker) or reply):
+        if answers_nothing(question, latest_text(tracker) or reply):
             # "不懂什么意思" may read as a policy question, but explaining this question answers it better;
             # only a clear request ("不清楚，转人工吧") leaves the form.
             return latest_intent(tracker) in DECISIVE and latest_confidence(tracker) >= DECISIVE_CONFIDENCE
@@ -132,7 +132,7 @@ class ValidateChecklistForm(FormValidationAction):
             return {ANSWER: None}
         answers = stored_answers(tracker, package_id)
         reply = str(value)
-        if is_unsure(latest_text(tracker) or reply):
+        if answers_nothing(question, latest_text(tracker) or reply):
             # Never a guess: the question stays open, explained, with a person on offer.
             effects = await answer_effects(package_id, answers, question)
             text, buttons = unsure_reply(question, effects)
@@ -210,7 +210,7 @@ async def answer_effects(package_id: str, answers: dict[str, Any], question: dic
 
 def read_answer(tracker: Tracker, question: dict[str, Any], reply: str) -> tuple[bool, Any]:
     text = latest_text(tracker)
-    if is_unsure(text):
+    if answers_nothing(question, text):
         # NLU may have mapped "不知道" to deny, i.e. "no": the words say it is no answer.
         return False, None
     if reply in ("yes", "no") and text and not is_command(text):

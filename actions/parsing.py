@@ -119,6 +119,24 @@ _UNSURE = re.compile(
 )
 
 
+# "不确定，大概200平吧": unsure of the exact figure, but an estimate is an answer to a number question (the
+# checklist only compares it with thresholds, and the applicant can change it later).
+_ESTIMATE = re.compile(
+    r"大概|大约|大致|差不多|估计|估摸|约|左右|上下|来[平个人]|多[平个人]|将近|接近|不到|出头"
+)
+
+
+def is_estimate(text: str | None) -> bool:
+    """'不确定，大概200平吧' → True: a number with a word that makes it an estimate."""
+    cleaned = str(text or "")
+    return bool(_ESTIMATE.search(cleaned)) and stated_number(cleaned) is not None
+
+
+def answers_nothing(question: dict[str, Any], text: str | None) -> bool:
+    """An unsure reply answers nothing, except an estimate to a number question."""
+    return is_unsure(text) and not (question.get("type") == "number" and is_estimate(text))
+
+
 def is_unsure(text: str | None) -> bool:
     """'不太清楚' / '不知道怎么选' / '还没想好' / '看情况吧' → True: the reply answers nothing, whatever the
     question."""
@@ -215,8 +233,9 @@ def _chinese_digit(n: int) -> str:
 
 def parse_answer(question: dict[str, Any], text: str) -> tuple[bool, Any]:
     """(True, value) when `text` answers `question` (a catalog question), else (False, None). An unsure
-    reply answers nothing: "不清楚" is no 0 people and "不知道选哪个" no option."""
-    if is_unsure(text):
+    reply answers nothing ("不清楚" is no 0 people, "不知道选哪个" no option), but an estimate does
+    ("不确定，大概200平" is 200)."""
+    if answers_nothing(question, text):
         return (False, None)
     kind = question.get("type")
     if kind == "bool":

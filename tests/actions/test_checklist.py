@@ -489,6 +489,10 @@ async def test_not_sure_of_a_number_is_no_zero(api, applicant, domain):
     assert ran.slots == {"checklist_answer": None}
     assert "这个数字会影响要办哪些证照：" in ran.text
     assert "【公众聚集场所投入使用、营业前消防安全检查合格证】" in ran.text and "以及相应的材料" in ran.text
+    # An estimate is an answer, hedge and all (the explanation asks for one).
+    ran = await answer(domain, applicant, "不确定，大概200平吧", slots=slots)
+    assert ran.slots["checklist_answers"]["answers"]["area"] == 200
+    assert "这个数字会影响" not in ran.text
 
 
 async def test_not_being_sure_stays_in_the_form_unless_a_person_is_asked_for(api, applicant, domain):

@@ -156,6 +156,20 @@ def test_a_real_no_is_still_a_no(question, text):
     assert parse_answer(question, text) == (True, False)
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("不确定，大概200平吧", 200), ("说不准，估计八十平左右", 80), ("不太清楚，差不多三个人", 3)],
+)
+def test_an_unsure_estimate_answers_a_number_question(text, value):
+    # The hedge is about precision: the estimate is the answer (the applicant can change it later).
+    assert is_unsure(text)
+    question = AREA if "平" in text else HANDLERS
+    assert parse_answer(question, text) == (True, value)
+    # To a yes/no or choice question the same words answer nothing.
+    assert parse_answer(USES_GAS, text) == (False, None)
+    assert parse_answer(PREMISES, text) == (False, None)
+
+
 def test_being_sure_is_read_as_before():
     assert not is_unsure("忘了说，我们也卖酒")
     assert parse_yes_no("忘了说，我们也卖酒") is True
