@@ -10,6 +10,7 @@ missed is looked up here too.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -27,6 +28,7 @@ from actions.dialogue import (
     latest_entity_words,
     latest_text,
 )
+from actions.policy import SOURCE
 from actions.questionnaire import stored_answers
 
 # The industries offered as buttons when someone has not said theirs (Suixian pilot industries first).
@@ -157,6 +159,7 @@ class ActionListLicences(BackendAction):
                     "列材料清单时我会根据您的回答判断。"
                 )
         lines.append(f"说明：{package['summary']}")
+        lines.extend(source_lines(package, self.backend.public_link))
         dispatcher.utter_message(text="\n".join(lines))
         if not tracker.active_loop.get("name"):
             dispatcher.utter_message(
@@ -164,6 +167,17 @@ class ActionListLicences(BackendAction):
                 buttons=[button("好的，帮我列清单", "/start_checklist"), button("暂时不用", "/deny")],
             )
         return remember_industry(tracker, package["id"])
+
+
+def source_lines(package: dict[str, Any], public_link: Callable[[str], str]) -> list[str]:
+    """Where the list comes from: a government assistant's answer names its document, like a policy
+    answer (actions/policy.py), with the annex row to read."""
+    lines = []
+    if package.get("source"):
+        lines.append(SOURCE + package["source"])
+    if package.get("source_url"):
+        lines.append(f"查看原文：{public_link(package['source_url'])}")
+    return lines
 
 
 def remember_industry(tracker: Tracker, package_id: str) -> list[dict[str, Any]]:

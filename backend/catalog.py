@@ -98,6 +98,15 @@ class Material(_Model):
     commitment_covers: bool  # 告知承诺 can stand in for it
 
 
+# The document whose Annex 1 lists the matters (Matter.annex_row), and that annex's passage ids
+# (backend/policies/passages.py: row 13 of 附件1 is "a1-13").
+ANNEX_DOC = "linyi-2018-188"
+
+
+def annex_passage(row: int) -> str:
+    return f"a1-{row}"
+
+
 class Matter(_Model):
     id: Identifier
     name: Text

@@ -4,6 +4,7 @@ from pydantic import BaseModel, Field
 
 from backend.api import Access, Ctx, RouteTable
 from backend.catalog import (
+    ANNEX_DOC,
     Catalog,
     CatalogLookupError,
     Checklist,
@@ -11,9 +12,11 @@ from backend.catalog import (
     InvalidAnswer,
     Matter,
     Question,
+    annex_passage,
 )
 from backend.errors import InvalidInput, NotFound
 from backend.keys import DOMAIN
+from backend.policies.search import passage_url
 from backend.schemas import Strict
 
 routes = RouteTable(tag="catalog")
@@ -26,6 +29,10 @@ class PackageSummary(BaseModel):
     aliases: list[str]
     summary: str
     matters: list[str]
+    source: str = Field(description="依据的政策文件及条目")
+    source_url: str | None = Field(
+        description="依据的附件1条目在原文页面中的位置（相对地址，“查看原文”）；不在附件1中时为 null"
+    )
 
 
 class PackageList(BaseModel):
@@ -33,7 +40,6 @@ class PackageList(BaseModel):
 
 
 class PackageDetail(PackageSummary):
-    source: str
     questions: list[Question]
     matter_details: list[Matter]
 
@@ -60,7 +66,21 @@ def _summary(catalog: Catalog, package_id: str) -> PackageSummary:
         aliases=list(package.aliases),
         summary=package.summary,
         matters=list(package.matters),
+        source=package.source,
+        source_url=_annex_url(catalog, package_id),
     )
+
+
+def _annex_url(catalog: Catalog, package_id: str) -> str | None:
+    """Where the package's own row of Annex 1 is (not 营业执照's: every package has that one)."""
+    rows = sorted(
+        {
+            row
+            for matter_id in catalog.packages[package_id].matters
+            if (row := catalog.matters[matter_id].annex_row) is not None
+        }
+    )
+    return passage_url(ANNEX_DOC, annex_passage(rows[0])) if rows else None
 
 
 @routes.route(
@@ -87,7 +107,6 @@ async def get_package(ctx: Ctx[None, None]) -> PackageDetail:
         )
     return PackageDetail(
         **_summary(catalog, package.id).model_dump(),
-        source=package.source,
         questions=list(package.questions),
         matter_details=[catalog.matters[m] for m in package.matters],
     )

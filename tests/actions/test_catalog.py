@@ -31,6 +31,11 @@ async def test_hot_pot_licences_are_listed_at_once_then_the_checklist_is_offered
     assert ran.texts[0].startswith("开火锅店属于“餐饮服务（饭店）”")
     assert "营业执照" in ran.texts[0] and "食品经营许可证" in ran.texts[0]
     assert "餐饮服务" in ran.texts[0] and "承诺" in ran.texts[0]
+    # Cited like a policy answer: the document and the annex row, with a link to read it.
+    lines = ran.texts[0].splitlines()
+    assert lines[-2] == "出处：临政办字〔2018〕188号附件1第1项；睢市监办〔2022〕21号（饭店）"
+    assert lines[-1].startswith("查看原文：http")
+    assert lines[-1].endswith("/policies/linyi-2018-188/passages/a1-1#p-a1-1")
     assert {"title": "好的，帮我列清单", "payload": "/start_checklist"} in ran.buttons
     assert ran.slots == {"industry": "restaurant"}
 

@@ -119,3 +119,25 @@ async def test_search_is_in_the_openapi_document(client: Client) -> None:
     operation = document["paths"]["/api/v1/policies/search"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"q", "limit"}
     assert operation["security"] == []
+
+
+async def test_each_package_links_to_its_row_of_annex_1(client: Client) -> None:
+    # The assistant's list of an industry's licences cites where it comes from, like a policy answer.
+    packages = (await (await client.get("/api/v1/catalog/packages")).json())["packages"]
+    linked = 0
+    for package in packages:
+        assert package["source"], package["id"]
+        url = package["source_url"]
+        if url is None:
+            assert "附件1" not in package["source"], package["id"]
+            continue
+        linked += 1
+        row = url.rsplit("#p-a1-", 1)[1]
+        # The row linked is the one the source names, and the page highlights it.
+        assert f"附件1第{row}项" in package["source"], package["id"]
+        response = await client.get(url.split("#")[0])
+        assert response.status == 200
+        assert f'<tr id="p-a1-{row}" class="passage hl">' in await response.text()
+    assert linked >= 18
+    detail = await (await client.get("/api/v1/catalog/packages/travel_agency")).json()
+    assert detail["source_url"] == "/policies/linyi-2018-188/passages/a1-13#p-a1-13"
