@@ -73,6 +73,20 @@ async def resolve_package(backend: Backend, value: str | None) -> dict[str, Any]
     return found[0][1]
 
 
+async def package_asked_about(
+    backend: Backend, said: str | None, text: str | None, earlier: str | None = None
+) -> dict[str, Any] | None:
+    """The package a question about an industry's licences is about: the industry NLU found (`said`),
+    else one named in the words, else the one discussed `earlier` (when the question names none).
+    scripts/policy_routes.py asks this too, to score the product's catalog answers."""
+    package = await resolve_package(backend, said)
+    if package is None and text and not is_command(text):
+        package = await resolve_package(backend, text)
+    if package is None and said is None:
+        package = await resolve_package(backend, earlier)
+    return package
+
+
 async def industry_buttons(backend: Backend, intent: str) -> Buttons:
     packages = {p["id"]: p for p in await backend.packages()}
     return [
@@ -123,12 +137,9 @@ class ActionListLicences(BackendAction):
     ) -> list[dict[str, Any]]:
         said = latest_entity(tracker, "industry")
         words = latest_entity_words(tracker, "industry")
-        text = latest_text(tracker)
-        package = await resolve_package(self.backend, said)
-        if package is None and not is_command(text):
-            package = await resolve_package(self.backend, text)
-        if package is None and said is None:
-            package = await resolve_package(self.backend, tracker.get_slot("industry"))
+        package = await package_asked_about(
+            self.backend, said, latest_text(tracker), tracker.get_slot("industry")
+        )
         if package is None:
             if words:
                 dispatcher.utter_message(

@@ -344,6 +344,16 @@ class Catalog(_Model):
                 return self.packages[names[name]]
         return None
 
+    def annex_ref(self, package_id: str) -> str | None:
+        """The package's own row of Annex 1 as a passage ref ("linyi-2018-188#a1-13"), where its list of
+        licences comes from; not 营业执照's (every package has that one, and it has no row)."""
+        rows = [
+            row
+            for matter_id in self.package(package_id).matters
+            if (row := self.matters[matter_id].annex_row) is not None
+        ]
+        return f"{ANNEX_DOC}#{annex_passage(min(rows))}" if rows else None
+
     def _names(self) -> dict[str, str]:
         names: dict[str, str] = {}
         for package in self.packages.values():

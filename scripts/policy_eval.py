@@ -6,8 +6,10 @@
     .venv/bin/python scripts/policy_eval.py --routes var/eval/policy_routes.json   # and the product's
 
 --routes takes the trained Rasa model's reading of every question (scripts/policy_routes.py; `make eval`
-writes it) and adds the figures an applicant meets: only questions NLU reads as ask_policy reach the
-search, out_of_scope / nlu_fallback are turned away before it, other intents go to other skills.
+writes it) and adds the figures an applicant meets: only questions NLU reads as ask_policy (or an unsure
+reading of a question) reach the search, out_of_scope / nlu_fallback are turned away before it, other
+intents go to other skills. One of them answers from the documents too: the list of an industry's
+licences cites the industry's row of Annex 1, and counts as right when that row is a labelled answer.
 
 Figures are printed for the whole set and separately for the part the search was tuned on and each
 held-out block (holdout-1, holdout-2 …; see the file's header); --part NAME limits --misses to one of
@@ -21,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backend.catalog import load_catalog  # noqa: E402
 from backend.policies.evaluation import EvalSet, Routes, evaluate, evaluate_product  # noqa: E402
 from backend.policies.search import PolicyIndex  # noqa: E402
 
@@ -33,6 +36,7 @@ def main() -> int:
     )
     parser.add_argument("--eval-set", type=Path, default=ROOT / "tests" / "backend" / "policy_eval.yaml")
     parser.add_argument("--policies", type=Path, default=ROOT / "config" / "policies")
+    parser.add_argument("--catalog", type=Path, default=ROOT / "config" / "catalog", help="catalog directory")
     parser.add_argument("--threshold", type=float, help="override the calibrated threshold")
     parser.add_argument("--misses", action="store_true", help="list wrong answers and answered out-of-scope")
     parser.add_argument("--sweep", action="store_true", help="print the figures over a range of thresholds")
@@ -65,13 +69,15 @@ def main() -> int:
         print(f"{name:>9}: {evaluate(index, part, args.threshold).summary()}")
     if args.routes:
         routes = Routes.load(args.routes)
-        print("\nThe product (NLU routes the question, then the search):")
+        catalog = load_catalog(args.catalog)
+        cited = {package_id: catalog.annex_ref(package_id) for package_id in catalog.packages}
+        print("\nThe product (NLU routes the question, then the search or the catalog answers):")
         for name, part in parts.items():
-            print(f"{name:>9}: {evaluate_product(index, part, routes, args.threshold).summary()}")
+            print(f"{name:>9}: {evaluate_product(index, part, routes, args.threshold, cited).summary()}")
         if routes.in_training_data:
             fresh = routes.without_trained(eval_set)
             print(f"without the {len(routes.in_training_data)} questions that are NLU training examples:")
-            print(f"{'all':>9}: {evaluate_product(index, fresh, routes, args.threshold).summary()}")
+            print(f"{'all':>9}: {evaluate_product(index, fresh, routes, args.threshold, cited).summary()}")
     if args.misses:
         shown = report if args.part is None else evaluate(index, eval_set.part(args.part), args.threshold)
         print()

@@ -3,9 +3,10 @@
 In the product a question reaches the policy search when NLU reads it as ``ask_policy``, or reads a question
 as ``out_of_scope`` without being sure or as ``nlu_fallback`` (actions/policy.py ``reaches_search``);
 other readings are turned away before the search sees them, or go to other skills (time limits, the
-industry's licences …). This script records the model's reading of every
-question of tests/backend/policy_eval.yaml, so that ``scripts/policy_eval.py --routes FILE`` can report the
-product's figures (NLU and search together) beside the search's own.
+industry's licences …). Of those, the list of an industry's licences answers from the catalog and cites the
+industry's row of Annex 1; the package it would list is recorded too. This script records the model's
+reading of every question of tests/backend/policy_eval.yaml, so that ``scripts/policy_eval.py --routes FILE``
+can report the product's figures (NLU, search and catalog together) beside the search's own.
 
 Runs in the Rasa environment (it imports rasa); `make eval` calls it:
 
@@ -23,6 +24,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -32,7 +34,38 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from nlu_eval import load_examples, parse_all  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
+from actions.catalog import package_asked_about  # noqa: E402
 from actions.policy import reaches_search  # noqa: E402
+
+# Readings that make the product answer with an industry's licences from the catalog (action_list_licences,
+# nlu_data/rules/policy.yml): a question about them, or an industry named outside a form.
+LICENCES_INTENT = "ask_licences_for_industry"
+
+
+class CatalogFile:
+    """The packages the action resolves an industry against, read from the catalog's file (what the
+    backend serves at /catalog/packages), so no backend needs to run."""
+
+    def __init__(self, path: Path) -> None:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self._packages = [
+            {"id": p["id"], "name": p["name"], "industry": p["industry"], "aliases": p.get("aliases") or []}
+            for p in raw["packages"]
+        ]
+
+    async def packages(self) -> list[dict[str, object]]:
+        return list(self._packages)
+
+
+async def catalog_package(catalog: Any, text: str, result: dict[str, Any]) -> str | None:
+    """The package whose licences the product lists for this reading, if it lists any."""
+    intent = result["intent"]["name"]
+    industries = [e for e in result.get("entities") or [] if e.get("entity") == "industry"]
+    if intent != LICENCES_INTENT and not (intent == "inform" and industries):
+        return None
+    said = str(industries[-1]["value"]) if industries else None
+    package = await package_asked_about(catalog, said, text)
+    return str(package["id"]) if package else None
 
 
 def eval_questions(path: Path) -> list[str]:
@@ -51,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "models/current.tar.gz")
     parser.add_argument("--eval-set", type=Path, default=ROOT / "tests/backend/policy_eval.yaml")
     parser.add_argument("--train", type=Path, default=ROOT / "nlu_data")
+    parser.add_argument("--catalog", type=Path, default=ROOT / "config/catalog/packages.yaml")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
@@ -59,15 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     train, _ = load_examples(args.train)
     trained_on = sorted({example.text for example in train} & set(texts))
     parsed = asyncio.run(parse_all(args.model, texts))
+    catalog = CatalogFile(args.catalog)
     routes = {}
     for text, result in zip(texts, parsed, strict=True):
         intent, confidence = str(result["intent"]["name"]), float(result["intent"]["confidence"])
         # Whether the product's actions would put it to the search (ask_policy, or an unsure reading of a
-        # question): policy_eval.py counts the search's answer only then.
+        # question): policy_eval.py counts the search's answer only then. Else the package whose licences
+        # it lists, if it does: that answer cites the package's row of Annex 1.
         routes[text] = {
             "intent": intent,
             "confidence": round(confidence, 4),
             "searched": reaches_search(text, intent, confidence),
+            "package": asyncio.run(catalog_package(catalog, text, result)),
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

@@ -3,6 +3,7 @@ scripts/policy_eval.py and by the tests that guard against regressions)."""
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,8 @@ class Route:
     intent: str
     # Whether the product puts the message to the search (actions/policy.py `reaches_search`).
     searched: bool
+    # Else the catalog package whose licences it lists (action_list_licences), if it lists any.
+    package: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ class Routes:
     def load(cls, path: Path) -> "Routes":
         raw = json.loads(path.read_text(encoding="utf-8"))
         routes = {
-            text: Route(str(route["intent"]), bool(route["searched"]))
+            text: Route(str(route["intent"]), bool(route["searched"]), route.get("package"))
             for text, route in raw["routes"].items()
         }
         return cls(routes, frozenset(raw.get("in_training_data") or ()))
@@ -183,6 +186,10 @@ class ProductReport:
     # Out-of-scope questions not answered from the documents, and by whom they were stopped.
     rejected: float
     stopped_by: Counter[str]
+    # In-scope questions answered with an industry's licences from the catalog, and how many of those cite
+    # a labelled answer (its row of Annex 1); they are part of other_skills and count in top1/top3.
+    from_catalog: int = 0
+    catalog_right: int = 0
 
     def summary(self) -> str:
         others = ", ".join(f"{intent} {n}" for intent, n in self.other_skills.most_common()) or "none"
@@ -190,18 +197,26 @@ class ProductReport:
         return (
             f"top-1 {self.top1:.3f}  top-3 {self.top3:.3f}  out-of-scope rejected {self.rejected:.3f}  "
             f"({self.questions} / {self.out_of_scope}; in-scope to the search {self.to_search}, turned away "
-            f"by NLU {self.turned_away}, other skills: {others}; out-of-scope stopped by: {stops})"
+            f"by NLU {self.turned_away}, other skills: {others}; catalog answers {self.from_catalog}, "
+            f"{self.catalog_right} citing a labelled row; out-of-scope stopped by: {stops})"
         )
 
 
 def evaluate_product(
-    index: PolicyIndex, eval_set: EvalSet, routes: Routes, threshold: float | None = None
+    index: PolicyIndex,
+    eval_set: EvalSet,
+    routes: Routes,
+    threshold: float | None = None,
+    cited: Mapping[str, str | None] | None = None,
 ) -> ProductReport:
-    """The figures an applicant meets: a question counts as answered right only when the product puts it
-    to the search and the search answers it right; an out-of-scope question is rejected when NLU turns it
-    away, sends it to a skill that does not answer from the documents, or the search finds nothing."""
+    """The figures an applicant meets: a question counts as answered right when the product puts it to the
+    search and the search answers it right, or lists an industry's licences citing a labelled passage
+    (`cited`: package id → the passage its list cites, its row of Annex 1). An out-of-scope question is
+    rejected when NLU turns it away, sends it to a skill that does not answer from the documents, or the
+    search finds nothing."""
     threshold = index.threshold if threshold is None else threshold
-    top1 = top3 = to_search = turned_away = rejected = 0
+    cited = cited or {}
+    top1 = top3 = to_search = turned_away = rejected = from_catalog = catalog_right = 0
     other_skills: Counter[str] = Counter()
     stopped_by: Counter[str] = Counter()
     for question in eval_set.questions:
@@ -211,6 +226,12 @@ def evaluate_product(
                 turned_away += 1
             else:
                 other_skills[route.intent] += 1
+            if route.package is not None:
+                from_catalog += 1
+                right = cited.get(route.package) in question.answers
+                catalog_right += right
+                top1 += right
+                top3 += right
             continue
         to_search += 1
         first = [ref for ref, _ in _first_three(index, question.q, threshold)]
@@ -218,6 +239,8 @@ def evaluate_product(
         top3 += bool(question.answers.intersection(first))
     for q, _ in eval_set.out_of_scope:
         route = routes.route(q)
+        if route.package is not None:
+            continue  # answered with an industry's list of licences
         if not route.searched:
             stopped_by["NLU" if route.intent in TURNED_AWAY else f"other skill ({route.intent})"] += 1
             rejected += 1
@@ -228,5 +251,5 @@ def evaluate_product(
     n, m = len(eval_set.questions), len(eval_set.out_of_scope)
     return ProductReport(
         n, m, top1 / max(n, 1), top3 / max(n, 1), to_search, turned_away, other_skills,
-        rejected / max(m, 1), stopped_by,
+        rejected / max(m, 1), stopped_by, from_catalog, catalog_right,
     )  # fmt: skip

@@ -4,7 +4,6 @@ from pydantic import BaseModel, Field
 
 from backend.api import Access, Ctx, RouteTable
 from backend.catalog import (
-    ANNEX_DOC,
     Catalog,
     CatalogLookupError,
     Checklist,
@@ -12,7 +11,6 @@ from backend.catalog import (
     InvalidAnswer,
     Matter,
     Question,
-    annex_passage,
 )
 from backend.errors import InvalidInput, NotFound
 from backend.keys import DOMAIN
@@ -67,20 +65,16 @@ def _summary(catalog: Catalog, package_id: str) -> PackageSummary:
         summary=package.summary,
         matters=list(package.matters),
         source=package.source,
-        source_url=_annex_url(catalog, package_id),
+        source_url=_source_url(catalog, package_id),
     )
 
 
-def _annex_url(catalog: Catalog, package_id: str) -> str | None:
-    """Where the package's own row of Annex 1 is (not 营业执照's: every package has that one)."""
-    rows = sorted(
-        {
-            row
-            for matter_id in catalog.packages[package_id].matters
-            if (row := catalog.matters[matter_id].annex_row) is not None
-        }
-    )
-    return passage_url(ANNEX_DOC, annex_passage(rows[0])) if rows else None
+def _source_url(catalog: Catalog, package_id: str) -> str | None:
+    ref = catalog.annex_ref(package_id)
+    if ref is None:
+        return None
+    doc_id, passage_id = ref.split("#", 1)
+    return passage_url(doc_id, passage_id)
 
 
 @routes.route(

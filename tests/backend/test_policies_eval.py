@@ -37,9 +37,11 @@ from pathlib import Path
 
 import pytest
 
+from backend.catalog import load_catalog
 from backend.policies.evaluation import EvalQuestion, EvalSet, Route, Routes, evaluate, evaluate_product
 from backend.policies.search import PolicyIndex
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
+from backend.settings import Settings
 
 EVAL_SET = Path(__file__).resolve().parent / "policy_eval.yaml"
 
@@ -137,15 +139,42 @@ def test_product_figures_count_only_what_nlu_sends_to_the_search(index: PolicyIn
         evaluate_product(index, EvalSet((EvalQuestion("新问题", frozenset()),), ()), routes)
 
 
+def test_product_figures_count_a_list_of_licences_citing_a_labelled_row(index: PolicyIndex) -> None:
+    catalog = load_catalog(Settings().catalog_dir)
+    cited = {package_id: catalog.annex_ref(package_id) for package_id in catalog.packages}
+    assert cited["travel_agency"] == "linyi-2018-188#a1-13"
+    travel = EvalQuestion("开旅行社要办啥证", frozenset({"linyi-2018-188#a1-13"}))
+    cinema = EvalQuestion("开电影院要办哪些证", frozenset({"linyi-2018-188#a1-5"}))
+    eval_set = EvalSet((travel, cinema), (("开个宠物店要啥证", "tuned"),))
+    routes = Routes(
+        {
+            travel.q: Route("ask_licences_for_industry", searched=False, package="travel_agency"),
+            # the list of another industry's licences cites another row: no answer to this question
+            cinema.q: Route("ask_licences_for_industry", searched=False, package="dance_hall"),
+            # an out-of-scope question answered with a list of licences is not rejected
+            "开个宠物店要啥证": Route("inform", searched=False, package="small_shop"),
+        }
+    )
+    report = evaluate_product(index, eval_set, routes, cited=cited)
+    assert (report.from_catalog, report.catalog_right) == (2, 1)
+    assert report.top1 == report.top3 == 0.5
+    assert report.rejected == 0.0
+    assert dict(report.other_skills) == {"ask_licences_for_industry": 2}
+    # Without the catalog's citations, nothing is counted right.
+    assert evaluate_product(index, eval_set, routes).top1 == 0.0
+
+
 def test_routes_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "routes.json"
     path.write_text(
-        '{"routes": {"甲": {"intent": "nlu_fallback", "confidence": 0.55, "searched": true}},'
+        '{"routes": {"甲": {"intent": "nlu_fallback", "confidence": 0.55, "searched": true},'
+        ' "丙": {"intent": "inform", "confidence": 0.9, "searched": false, "package": "restaurant"}},'
         ' "in_training_data": ["甲"]}',
         encoding="utf-8",
     )
     routes = Routes.load(path)
     assert routes.route("甲") == Route("nlu_fallback", searched=True)
+    assert routes.route("丙") == Route("inform", searched=False, package="restaurant")
     fresh = routes.without_trained(
         EvalSet((EvalQuestion("甲", frozenset()), EvalQuestion("乙", frozenset())), ())
     )

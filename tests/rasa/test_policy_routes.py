@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.catalog import load_catalog
 from backend.policies.evaluation import EvalSet, Routes, evaluate_product
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
 from tests.rasa.conftest import rasa_env
@@ -44,8 +45,12 @@ def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
 ) -> None:
     eval_set = EvalSet.load(EVAL_SET)
+    catalog = load_catalog(ROOT / "config" / "catalog")
     report = evaluate_product(
-        load_index(DEFAULT_POLICIES_DIR), eval_set if part is None else eval_set.part(part), routes
+        load_index(DEFAULT_POLICIES_DIR),
+        eval_set if part is None else eval_set.part(part),
+        routes,
+        cited={package_id: catalog.annex_ref(package_id) for package_id in catalog.packages},
     )
     assert report.to_search / report.questions >= searched, report.summary()
     assert report.top1 >= top1, report.summary()
