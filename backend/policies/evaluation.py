@@ -22,6 +22,7 @@ SECTIONS = {
     "holdout_4": "holdout-4",
     "holdout_5": "holdout-5",
     "holdout_6": "holdout-6",
+    "holdout_7": "holdout-7",
 }
 
 

@@ -28,6 +28,12 @@ still answers (营业执照怎么补办, 健康证去哪里办) to the tuned par
 all 720 / 219: 0.793, 0.869, 0.799; tuned 400 / 119: 0.833, 0.895, 0.857 (dev batch 0.683, 0.767,
 0.688 → 0.717, 0.833, 0.688); holdout-5 0.750, 0.833, 0.722; holdout-6 0.767, 0.900, 0.588
 (unchanged from before the round).
+Round 8 added a dev batch (57 / 19) and holdout-7 (56 / 20); after its changes (an FAQ entry on which comes
+first, 营业执照 or the permit; 交费, 顺带, 视频, 约时间, 快多少, 少多少 in the lexicon; 看着 a filler word):
+all 833 / 258: 0.788, 0.863, 0.795; tuned 457 / 138: 0.818, 0.884, 0.848 (the first 400 / 119: 0.840,
+0.897, 0.849; dev batch 0.614, 0.719, 0.842 → 0.667, 0.789, 0.842); holdout-3 0.617, 0.767, 0.750;
+holdout-4 0.717, 0.800, 0.684; holdout-5 0.767, 0.850, 0.722; holdout-7 0.750, 0.804, 0.800 (unchanged
+from before the round).
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -60,7 +66,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.questions) >= 80
     assert len(eval_set.out_of_scope) >= 20
     assert eval_set.parts == [
-        "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6"
+        "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7"
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -91,14 +97,15 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.77, 0.84, 0.77),
-        ("tuned", 0.81, 0.87, 0.83),
+        (None, 0.76, 0.84, 0.77),
+        ("tuned", 0.80, 0.86, 0.82),
         ("holdout-1", 0.84, 0.88, 0.65),
         ("holdout-2", 0.80, 0.86, 0.84),
-        ("holdout-3", 0.58, 0.73, 0.75),
-        ("holdout-4", 0.66, 0.74, 0.65),
-        ("holdout-5", 0.72, 0.80, 0.68),
+        ("holdout-3", 0.58, 0.73, 0.70),
+        ("holdout-4", 0.68, 0.76, 0.65),
+        ("holdout-5", 0.73, 0.82, 0.68),
         ("holdout-6", 0.73, 0.86, 0.55),
+        ("holdout-7", 0.72, 0.78, 0.75),
     ],
 )
 def test_accuracy_floors(
