@@ -122,9 +122,14 @@ class PolicyTokenizer:
 
     def passage_tokens(self, text: str) -> list[str]:
         """Search-mode words, plus the documents' words for any applicant word in the text (FAQ phrasings
-        are written in applicants' words and must meet the questions on the same ground)."""
+        are written in applicants' words and must meet the questions on the same ground). A word the
+        lexicon maps stands for what it means, as in a question, not also for the words inside it: 改名字
+        is 名称变更, and its 名字 made "你叫什么名字" a question about changing a licence."""
         text = _squeeze(text)
         words = [w for w in (self._normalise(t) for t in self._jieba.cut_for_search(text, HMM=False)) if w]
+        cut = (raw.strip().lower() for raw in self._jieba.cut(text, HMM=False))
+        mapped = [word for word in cut if word in self.lexicon.synonyms]
+        words = [w for w in words if not any(w != m and w in m for m in mapped)]
         extra = [w for term in self.query_terms(text) for w in term if w not in words]
         return words + extra
 

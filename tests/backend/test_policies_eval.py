@@ -28,10 +28,11 @@ still answers (营业执照怎么补办, 健康证去哪里办) to the tuned par
 all 720 / 219: 0.793, 0.869, 0.799; tuned 400 / 119: 0.833, 0.895, 0.857 (dev batch 0.683, 0.767,
 0.688 → 0.717, 0.833, 0.688); holdout-5 0.750, 0.833, 0.722; holdout-6 0.767, 0.900, 0.588
 (unchanged from before the round).
-Round 8 added a dev batch (57 / 19) and holdout-7 (56 / 20); after its changes (an FAQ entry on which comes
-first, 营业执照 or the permit; 交费, 顺带, 视频, 约时间, 快多少, 少多少 in the lexicon; 看着 a filler word):
-all 833 / 258: 0.788, 0.863, 0.795; tuned 457 / 138: 0.818, 0.884, 0.848 (the first 400 / 119: 0.840,
-0.897, 0.849; dev batch 0.614, 0.719, 0.842 → 0.667, 0.789, 0.842); holdout-3 0.617, 0.767, 0.750;
+Round 8 added a dev batch (57 / 19) and holdout-7 (56 / 20); after its changes (an FAQ entry on which
+comes first, 营业执照 or the permit; 交费, 顺带, 视频, 约时间, 快多少, 少多少 in the lexicon; 看着 a filler
+word; a word the lexicon maps is indexed without the words inside it): all 833 / 258: 0.788, 0.863,
+0.806; tuned 457 / 138: 0.821, 0.886, 0.870 (the first 400 / 119: 0.840, 0.897, 0.874; dev batch 0.614,
+0.719, 0.842 → 0.684, 0.807, 0.842); holdout-2 0.818, 0.873, 0.875; holdout-3 0.617, 0.750, 0.750;
 holdout-4 0.717, 0.800, 0.684; holdout-5 0.767, 0.850, 0.722; holdout-7 0.750, 0.804, 0.800 (unchanged
 from before the round).
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
@@ -97,8 +98,8 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.76, 0.84, 0.77),
-        ("tuned", 0.80, 0.86, 0.82),
+        (None, 0.76, 0.84, 0.78),
+        ("tuned", 0.80, 0.86, 0.84),
         ("holdout-1", 0.84, 0.88, 0.65),
         ("holdout-2", 0.80, 0.86, 0.84),
         ("holdout-3", 0.58, 0.73, 0.70),

@@ -119,6 +119,17 @@ def test_punctuation_or_stop_words_alone_find_nothing(index: PolicyIndex) -> Non
     assert index.search("中午休息吗").results[0].id == "faq:window-and-hours"
 
 
+def test_a_word_the_lexicon_maps_is_indexed_as_its_meaning_not_its_pieces(index: PolicyIndex) -> None:
+    # The phrasing 改名字要不要重新办证 made 名字 (inside 改名字, which the lexicon reads as 名称变更) a
+    # word of the change-and-cancel entry, and the rarest one: "你叫什么名字" was answered with it.
+    tokens = index.tokenizer.passage_tokens("改名字要不要重新办证")
+    assert "名称变更" in tokens and "改名字" in tokens
+    assert "名字" not in tokens and "改名" not in tokens
+    assert not index.search("你叫什么名字").found
+    assert not index.search("公司名字起什么好 能帮我想一个吗").found
+    assert index.search("公司改名字了许可证要重新办吗").results[0].id == "faq:change-and-cancel"
+
+
 def test_scores_are_a_match_between_zero_and_one_best_first(index: PolicyIndex) -> None:
     results = index.search("证照可以邮寄吗", limit=MAX_RESULTS).results
     scores = [hit.score for hit in results]
