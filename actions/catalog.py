@@ -9,6 +9,7 @@ missed is looked up here too.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +29,7 @@ from actions.dialogue import (
     latest_entity_words,
     latest_text,
 )
-from actions.policy import SOURCE
+from actions.policy import SOURCE, answer_found
 from actions.questionnaire import stored_answers
 
 # The industries offered as buttons when someone has not said theirs (Suixian pilot industries first).
@@ -85,6 +86,15 @@ async def package_asked_about(
     if package is None and said is None:
         package = await resolve_package(backend, earlier)
     return package
+
+
+async def time_limit_package(
+    backend: Backend, said: str | None, earlier: str | None = None
+) -> dict[str, Any] | None:
+    """The package a time-limit question is about: the industry NLU found, else the one discussed
+    `earlier`. Without one, action_time_limit answers from the policy search (scripts/policy_routes.py
+    asks this too, to know which questions reach the search)."""
+    return await resolve_package(backend, said or earlier)
 
 
 async def industry_buttons(backend: Backend, intent: str) -> Buttons:
@@ -208,14 +218,18 @@ class ActionTimeLimit(BackendAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        said = latest_entity(tracker, "industry")
-        package = await resolve_package(self.backend, said or tracker.get_slot("industry"))
+        package = await time_limit_package(
+            self.backend, latest_entity(tracker, "industry"), tracker.get_slot("industry")
+        )
         if package is None:
+            # What the documents say about time limits in general, cited, before asking for the industry.
             text = latest_text(tracker)
-            found = await self._general_answer(text) if text and not is_command(text) else None
+            if text and not is_command(text):
+                with contextlib.suppress(BackendRefused):
+                    result = await self.backend.search_policies(text, limit=3)
+                    answer_found(dispatcher, result, self.backend.public_link)
             dispatcher.utter_message(
-                text=(found + "\n\n" if found else "") + "各行业需要办的许可不同，办理时间也不一样。"
-                "告诉我您开什么店，我可以给您算出具体的承诺时限：",
+                text="各行业需要办的许可不同，办理时间也不一样。告诉我您开什么店，我可以给您算出具体的承诺时限：",
                 buttons=await industry_buttons(self.backend, "ask_time_limit"),
             )
             return []
@@ -231,12 +245,3 @@ class ActionTimeLimit(BackendAction):
         ]
         dispatcher.utter_message(text="\n".join(lines))
         return remember_industry(tracker, package["id"])
-
-    async def _general_answer(self, question: str) -> str | None:
-        try:
-            result = await self.backend.search_policies(question, limit=1)
-        except BackendRefused:
-            return None
-        if not result.get("found") or not result.get("results"):
-            return None
-        return str(result["results"][0]["text"])

@@ -34,12 +34,16 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from nlu_eval import load_examples, parse_all  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from actions.catalog import package_asked_about  # noqa: E402
+from actions.catalog import package_asked_about, time_limit_package  # noqa: E402
+from actions.dialogue import is_command  # noqa: E402
 from actions.policy import reaches_search  # noqa: E402
 
 # Readings that make the product answer with an industry's licences from the catalog (action_list_licences,
 # nlu_data/rules/policy.yml): a question about them, or an industry named outside a form.
 LICENCES_INTENT = "ask_licences_for_industry"
+# A time-limit question names an industry (the catalog's days answer it) or not: then action_time_limit
+# answers from the policy search first.
+TIME_LIMIT_INTENT = "ask_time_limit"
 
 
 class CatalogFile:
@@ -57,15 +61,25 @@ class CatalogFile:
         return list(self._packages)
 
 
+def _industry(result: dict[str, Any]) -> str | None:
+    industries = [e for e in result.get("entities") or [] if e.get("entity") == "industry"]
+    return str(industries[-1]["value"]) if industries else None
+
+
 async def catalog_package(catalog: Any, text: str, result: dict[str, Any]) -> str | None:
     """The package whose licences the product lists for this reading, if it lists any."""
-    intent = result["intent"]["name"]
-    industries = [e for e in result.get("entities") or [] if e.get("entity") == "industry"]
-    if intent != LICENCES_INTENT and not (intent == "inform" and industries):
+    intent, said = result["intent"]["name"], _industry(result)
+    if intent != LICENCES_INTENT and not (intent == "inform" and said):
         return None
-    said = str(industries[-1]["value"]) if industries else None
     package = await package_asked_about(catalog, said, text)
     return str(package["id"]) if package else None
+
+
+async def searched_for_time_limit(catalog: Any, text: str, result: dict[str, Any]) -> bool:
+    """Whether a time-limit question without an industry goes to the search (action_time_limit)."""
+    if result["intent"]["name"] != TIME_LIMIT_INTENT:
+        return False
+    return not is_command(text) and await time_limit_package(catalog, _industry(result)) is None
 
 
 def eval_questions(path: Path) -> list[str]:
@@ -97,13 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     routes = {}
     for text, result in zip(texts, parsed, strict=True):
         intent, confidence = str(result["intent"]["name"]), float(result["intent"]["confidence"])
-        # Whether the product's actions would put it to the search (ask_policy, or an unsure reading of a
-        # question): policy_eval.py counts the search's answer only then. Else the package whose licences
-        # it lists, if it does: that answer cites the package's row of Annex 1.
+        # Whether the product's actions would put it to the search (ask_policy, an unsure reading of a
+        # question, a time-limit question naming no industry): policy_eval.py counts the search's answer
+        # only then. Else the package whose licences it lists, if it does: that answer cites the
+        # package's row of Annex 1.
         routes[text] = {
             "intent": intent,
             "confidence": round(confidence, 4),
-            "searched": reaches_search(text, intent, confidence),
+            "searched": reaches_search(text, intent, confidence)
+            or asyncio.run(searched_for_time_limit(catalog, text, result)),
             "package": asyncio.run(catalog_package(catalog, text, result)),
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -95,5 +95,8 @@ async def test_time_limit_without_industry_asks_for_it(api, applicant, domain):
     ran = await run_action(
         ActionTimeLimit(), tracker_state(applicant, "多久能办好", "ask_time_limit"), domain
     )
-    assert "告诉我您开什么店" in ran.text
+    assert "告诉我您开什么店" in ran.texts[-1]
     assert any("ask_time_limit" in b["payload"] for b in ran.buttons)
+    # First what the documents say about time limits in general, with its source, as a policy answer.
+    assert len(ran.texts) == 2
+    assert "\n出处：" in ran.texts[0] and "查看原文：" in ran.texts[0]

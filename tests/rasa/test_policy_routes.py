@@ -7,6 +7,9 @@ tuned part 0.623 / 0.677 / 0.950 with 308 of 400 questions searched, all 0.603 /
 more `correct` examples only, 0.590 / 0.640 / 0.975 (289) and 0.556 / 0.621 / 0.954: any change to the
 training data moves DIET's routing by a few points either way. The floors leave room for that, so what
 fails here is an NLU change that sends policy questions elsewhere or lets out-of-scope ones through.
+Session 7: the list of an industry's licences cites its row of Annex 1 and counts when that row is a
+labelled answer; a time-limit question naming no industry gets the search's answer first. Then all 833 /
+258: 0.682 / 0.742 / 0.919 with 622 questions searched; tuned 457 / 138: 0.681 / 0.733 / 0.957 (332).
 """
 
 from pathlib import Path
@@ -39,7 +42,7 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
 @pytest.mark.timeout(1800)  # a training run when the data changed (make test trains first: then none)
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected", "searched"),
-    [(None, 0.52, 0.58, 0.88, 0.66), ("tuned", 0.55, 0.60, 0.90, 0.68)],
+    [(None, 0.62, 0.68, 0.87, 0.70), ("tuned", 0.62, 0.67, 0.91, 0.68)],
 )
 def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
