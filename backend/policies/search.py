@@ -9,8 +9,9 @@ them anyway and would rank differently from each other. rank-bm25 gives textbook
 jieba tokens and behaves the same on every deployment.
 
 Before scoring (tokens.py): a mistyped domain word is put right (证照联半 → 证照联办); a question about a
-service the documents only name in passing (公积金, 社保, 户籍 …, lexicon.yaml `other_services`) finds
-nothing unless it also names the reform.
+service the documents only name in passing (公积金, 社保, 户籍 …, lexicon.yaml `other_services`), or about
+a business's matter they never mention (报税, 商标, 年报 …, `other_matters`), finds nothing unless it also
+names the reform.
 
 Scoring. A question is cut into terms (a term may be a group of synonyms, any of which matches). Raw BM25
 sums are not comparable across questions, so the score that is reported and thresholded is a *match* in

@@ -65,7 +65,8 @@ class Lexicon:
     synonyms: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
     # Services the documents name only in passing (the other windows of a service centre, other chains of
-    # 一链办理) and do not describe, and a person's own papers (护照, 驾照); see lexicon.yaml.
+    # 一链办理) and do not describe, a person's own papers (护照, 驾照) and a business's other matters (报税,
+    # 商标); see lexicon.yaml.
     other_services: frozenset[str] = frozenset()
     # Words that name the reform itself: with one of them, a question about another service is a question
     # about the reform (一链办理包括公积金吗).
@@ -78,7 +79,9 @@ class Lexicon:
         return cls(
             synonyms,
             _words(raw.get("stopwords")),
-            _words(raw.get("other_services")) | _words(raw.get("personal_documents")),
+            _words(raw.get("other_services"))
+            | _words(raw.get("personal_documents"))
+            | _words(raw.get("other_matters")),
             _words(raw.get("reform")),
         )
 

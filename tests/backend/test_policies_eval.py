@@ -30,11 +30,12 @@ all 720 / 219: 0.793, 0.869, 0.799; tuned 400 / 119: 0.833, 0.895, 0.857 (dev ba
 (unchanged from before the round).
 Round 8 added a dev batch (57 / 19) and holdout-7 (56 / 20); after its changes (an FAQ entry on which
 comes first, 营业执照 or the permit; 交费, 顺带, 视频, 约时间, 快多少, 少多少 in the lexicon; 看着 a filler
-word; a word the lexicon maps is indexed without the words inside it): all 833 / 258: 0.788, 0.863,
-0.806; tuned 457 / 138: 0.821, 0.886, 0.870 (the first 400 / 119: 0.840, 0.897, 0.874; dev batch 0.614,
-0.719, 0.842 → 0.684, 0.807, 0.842); holdout-2 0.818, 0.873, 0.875; holdout-3 0.617, 0.750, 0.750;
-holdout-4 0.717, 0.800, 0.684; holdout-5 0.767, 0.850, 0.722; holdout-7 0.750, 0.804, 0.800 (unchanged
-from before the round).
+word; a word the lexicon maps is indexed without the words inside it; a business's other matters, 报税,
+商标, 吊销 …, treated like other services): all 833 / 258: 0.788, 0.863, 0.849; tuned 457 / 138: 0.821,
+0.886, 0.891 (the first 400 / 119: 0.840, 0.897, 0.899; dev batch 0.614, 0.719, 0.842 → 0.684, 0.807,
+0.842); holdout-1 0.880, 0.920, 0.800; holdout-2 0.818, 0.873, 0.875; holdout-3 0.617, 0.750, 0.750;
+holdout-4 0.717, 0.800, 0.842; holdout-5 0.767, 0.850, 0.778; holdout-6 0.767, 0.900, 0.706; holdout-7
+0.750, 0.804, 0.850 (0.750, 0.804, 0.800 before the round).
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -98,15 +99,15 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.76, 0.84, 0.78),
-        ("tuned", 0.80, 0.86, 0.84),
-        ("holdout-1", 0.84, 0.88, 0.65),
+        (None, 0.76, 0.84, 0.82),
+        ("tuned", 0.80, 0.86, 0.87),
+        ("holdout-1", 0.84, 0.88, 0.75),
         ("holdout-2", 0.80, 0.86, 0.84),
         ("holdout-3", 0.58, 0.73, 0.70),
-        ("holdout-4", 0.68, 0.76, 0.65),
-        ("holdout-5", 0.73, 0.82, 0.68),
-        ("holdout-6", 0.73, 0.86, 0.55),
-        ("holdout-7", 0.72, 0.78, 0.75),
+        ("holdout-4", 0.68, 0.76, 0.80),
+        ("holdout-5", 0.73, 0.82, 0.72),
+        ("holdout-6", 0.73, 0.86, 0.64),
+        ("holdout-7", 0.72, 0.78, 0.80),
     ],
 )
 def test_accuracy_floors(

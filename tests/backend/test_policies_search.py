@@ -75,6 +75,11 @@ def test_phone_typing_still_finds_the_answer(index: PolicyIndex, question: str, 
         "护照办下来要几天",
         "驾照过期了去哪换",
         "港澳通行证续签要带啥",
+        # a business's other matters: the documents never speak of them, though the question names a licence
+        "个体户营业执照怎么报税",
+        "营业执照被吊销了还能恢复吗",
+        "饭店的名字能注册商标吗",
+        "开店以后工资最低给多少",
     ],
 )
 def test_out_of_scope_questions_find_nothing(index: PolicyIndex, question: str) -> None:
