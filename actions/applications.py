@@ -53,6 +53,7 @@ from actions.parsing import (
     phone_number,
     same_ending,
 )
+from actions.policy import answer_question
 from actions.questionnaire import stored_answers
 from actions.ratings import ask_for_score
 
@@ -1314,6 +1315,9 @@ class ActionShowProgress(BackendAction):
             return self._show(dispatcher, tracker, application)
         applications = await self.backend.applications(applicant)
         if not applications:
+            # Asked as a question (怎么查办理进度, 审批结果怎么领), it is mostly someone asking how it works
+            # before applying: the documents' answer first, then where they stand.
+            await answer_question(dispatcher, latest_text(tracker), self.backend)
             dispatcher.utter_message(
                 text="您目前还没有申请记录。想开店办证的话，我可以先帮您列一份材料清单。",
                 buttons=[button("列材料清单", "/start_checklist"), button("我要申请", "/start_application")],

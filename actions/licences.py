@@ -221,6 +221,24 @@ class ActionStartChange(BackendAction):
         ]
 
 
+class ActionAskCancelLicence(BackendAction):
+    """注销 revokes every permit at once, so it is confirmed first; but only by someone who has a licence.
+    Without one, "公司不开了要跑哪些地方注销" asks how cancelling works: the documents' answer, not "确定要
+    注销吗？" about a licence that does not exist."""
+
+    def name(self) -> str:
+        return "action_ask_cancel_licence"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if active(await self.backend.licences(applicant_of(tracker))):
+            dispatcher.utter_message(response="utter_confirm_cancel_licence")
+        else:
+            await no_licence_yet(dispatcher, tracker, "注销")
+        return []
+
+
 class ActionStartCancel(BackendAction):
     def name(self) -> str:
         return "action_start_cancel"

@@ -108,6 +108,13 @@ def asks_something(text: str) -> bool:
     return looks_like_question(text) or any(word in text for word in _MORE_QUESTION_WORDS)
 
 
+# Skills that, for someone with no application or licence yet, answer a question put to them from the
+# documents first (actions/licences.py no_licence_yet, ActionShowProgress): 公司不开了要跑哪些地方注销
+# asks how cancelling works. Someone asking before applying is the policy evaluation's premise
+# (scripts/policy_routes.py).
+NEWCOMER_SEARCHES = frozenset({"change_licence", "cancel_licence", "ask_progress"})
+
+
 def reaches_search(text: str, intent: str, confidence: float) -> bool:
     """Whether the policy search sees a message NLU read as `intent` (scripts/policy_routes.py asks this
     too, so that `make eval` measures what the product does)."""

@@ -348,7 +348,23 @@ async def test_progress_with_no_application(api, applicant, domain):
     ran = await run_action(
         ActionShowProgress(), tracker_state(applicant, "办到哪一步了", "ask_progress"), domain
     )
-    assert "还没有申请记录" in ran.text
+    assert "还没有申请记录" in ran.texts[-1]
+
+
+async def test_progress_asked_about_before_applying_gets_the_documents_answer(api, applicant, domain):
+    # Someone with no application asking how progress is followed is asking how it works.
+    ran = await run_action(
+        ActionShowProgress(), tracker_state(applicant, "怎么查办理进度", "ask_progress"), domain
+    )
+    assert len(ran.texts) == 2
+    assert "\n出处：" in ran.texts[0] and "查看原文：" in ran.texts[0]
+    assert ran.texts[1].startswith("您目前还没有申请记录")
+    # With an application, the same words show its progress.
+    api.accepted_application(applicant)
+    ran = await run_action(
+        ActionShowProgress(), tracker_state(applicant, "怎么查办理进度", "ask_progress"), domain
+    )
+    assert "出处：" not in ran.text and "还没有申请记录" not in ran.text
 
 
 async def test_progress_shows_each_department_and_due_date(api, applicant, domain):

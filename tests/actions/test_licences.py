@@ -1,7 +1,13 @@
 """The comprehensive licence: 亮证 (card picture, QR code, verification link), change and cancellation."""
 
 from actions.applications import ActionSubmitApplication
-from actions.licences import ActionShowLicence, ActionStartCancel, ActionStartChange, ValidateChangeForm
+from actions.licences import (
+    ActionAskCancelLicence,
+    ActionShowLicence,
+    ActionStartCancel,
+    ActionStartChange,
+    ValidateChangeForm,
+)
 from tests.actions.conftest import form_state, run_action, tracker_state
 
 
@@ -29,18 +35,32 @@ async def test_a_question_about_changing_or_cancelling_without_a_licence_gets_th
     assert ran.texts[-1].startswith("您名下目前还没有有效的行业综合许可证") and "变更" in ran.texts[-1]
     assert ran.slots["requested_slot"] is None
 
+    # cancel_licence is answered by action_ask_cancel_licence (nlu_data/rules/lifecycle.yml): it used to
+    # ask "确定要申请注销吗？" of someone without a licence.
     ran = await run_action(
-        ActionStartCancel(), tracker_state(applicant, "公司不开了要跑哪些地方注销", "cancel_licence"), domain
+        ActionAskCancelLicence(),
+        tracker_state(applicant, "公司不开了要跑哪些地方注销", "cancel_licence"),
+        domain,
     )
     assert "出处：" in ran.texts[0] and "注销" in ran.texts[-1]
+    assert ran.responses() == []
 
     # Said, not asked: only where they stand.
     ran = await run_action(
-        ActionStartCancel(), tracker_state(applicant, "注销许可证", "cancel_licence"), domain
+        ActionAskCancelLicence(), tracker_state(applicant, "注销许可证", "cancel_licence"), domain
     )
     assert ran.texts == [
         "您名下还没有有效的行业综合许可证，暂时无法办理注销。如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
     ]
+
+
+async def test_cancelling_a_licence_is_confirmed_first(api, applicant, domain):
+    api.issue_licence(applicant)
+    ran = await run_action(
+        ActionAskCancelLicence(), tracker_state(applicant, "我要注销", "cancel_licence"), domain
+    )
+    assert ran.responses() == ["utter_confirm_cancel_licence"]
+    assert ran.texts == []
 
 
 async def test_the_licence_card_with_its_qr_code_and_verification_link(api, applicant, domain):
