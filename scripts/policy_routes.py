@@ -8,6 +8,9 @@ industry's row of Annex 1; the package it would list is recorded too. This scrip
 reading of every question of tests/backend/policy_eval.yaml, so that ``scripts/policy_eval.py --routes FILE``
 can report the product's figures (NLU, search and catalog together) beside the search's own.
 
+The asker is taken to be someone who has not applied yet (no application, no licence): the skills for
+progress, changes and cancellation then answer a question put to them from the documents first.
+
 Runs in the Rasa environment (it imports rasa); `make eval` calls it:
 
     scripts/rasa_env.sh shell python scripts/policy_routes.py --out var/eval/policy_routes.json
@@ -36,7 +39,7 @@ from nlu_eval import load_examples, parse_all  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from actions.catalog import package_asked_about, time_limit_package  # noqa: E402
 from actions.dialogue import is_command  # noqa: E402
-from actions.policy import reaches_search  # noqa: E402
+from actions.policy import NEWCOMER_SEARCHES, asks_something, reaches_search  # noqa: E402
 
 # Readings that make the product answer with an industry's licences from the catalog (action_list_licences,
 # nlu_data/rules/policy.yml): a question about them, or an industry named outside a form.
@@ -112,14 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     for text, result in zip(texts, parsed, strict=True):
         intent, confidence = str(result["intent"]["name"]), float(result["intent"]["confidence"])
         # Whether the product's actions would put it to the search (ask_policy, an unsure reading of a
-        # question, a time-limit question naming no industry): policy_eval.py counts the search's answer
+        # question, a time-limit question naming no industry, a question about progress, changing or
+        # cancelling from someone who has not applied yet): policy_eval.py counts the search's answer
         # only then. Else the package whose licences it lists, if it does: that answer cites the
         # package's row of Annex 1.
         routes[text] = {
             "intent": intent,
             "confidence": round(confidence, 4),
             "searched": reaches_search(text, intent, confidence)
-            or asyncio.run(searched_for_time_limit(catalog, text, result)),
+            or asyncio.run(searched_for_time_limit(catalog, text, result))
+            or (intent in NEWCOMER_SEARCHES and asks_something(text) and not is_command(text)),
             "package": asyncio.run(catalog_package(catalog, text, result)),
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
