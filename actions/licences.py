@@ -23,6 +23,7 @@ from actions.dialogue import (
     BackendAction,
     applicant_of,
     button,
+    last_bot_text,
     latest_entity,
     latest_text,
     said_since_user_spoke,
@@ -50,17 +51,17 @@ def active(licences: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [lic for lic in licences if lic["status"] not in INACTIVE]
 
 
+NO_LICENCE = "名下目前还没有有效的行业综合许可证"
+
+
 async def no_licence_yet(dispatcher: CollectingDispatcher, tracker: Tracker, verb: str) -> None:
     """Nothing to change or cancel yet. Asked as a question (股东变了要去变更吗, 公司不开了要跑哪些地方注销),
     it is mostly someone asking how it works: the documents' answer first, then where they stand."""
     if await answer_question(dispatcher, latest_text(tracker), backend()):
-        dispatcher.utter_message(
-            text=f"您名下目前还没有有效的行业综合许可证。等拿到证以后需要{verb}，随时跟我说就行。"
-        )
+        dispatcher.utter_message(text=f"您{NO_LICENCE}。等拿到证以后需要{verb}，随时跟我说就行。")
         return
     dispatcher.utter_message(
-        text=f"您名下还没有有效的行业综合许可证，暂时无法办理{verb}。"
-        "如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
+        text=f"您{NO_LICENCE}，暂时无法办理{verb}。如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
     )
 
 
@@ -246,6 +247,13 @@ class ActionStartCancel(BackendAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if NO_LICENCE in last_bot_text(tracker) and not active(
+            await self.backend.licences(applicant_of(tracker))
+        ):
+            # "好的" to action_ask_cancel_licence's "no licence yet" (the confirmation rule brings it here):
+            # an acknowledgement, not a request to hear it again.
+            dispatcher.utter_message(text="好的。还有其他问题，随时问我。")
+            return []
         licence = await chosen_licence(dispatcher, tracker, intent="cancel_licence", verb="注销")
         if licence is None:
             return []

@@ -8,7 +8,7 @@ from actions.licences import (
     ActionStartChange,
     ValidateChangeForm,
 )
-from tests.actions.conftest import form_state, run_action, tracker_state
+from tests.actions.conftest import form_state, run_action, tracker_state, user_event
 
 
 async def test_no_licence_yet(api, applicant, domain):
@@ -50,8 +50,26 @@ async def test_a_question_about_changing_or_cancelling_without_a_licence_gets_th
         ActionAskCancelLicence(), tracker_state(applicant, "注销许可证", "cancel_licence"), domain
     )
     assert ran.texts == [
-        "您名下还没有有效的行业综合许可证，暂时无法办理注销。如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
+        "您名下目前还没有有效的行业综合许可证，暂时无法办理注销。如果是开店办证，回复“我要申请”；如有疑问可以回复“转人工”。"
     ]
+
+
+async def test_an_ok_to_the_no_licence_reply_is_not_answered_with_it_again(api, applicant, domain):
+    asked = await run_action(
+        ActionAskCancelLicence(),
+        tracker_state(applicant, "公司不开了要跑哪些地方注销", "cancel_licence"),
+        domain,
+    )
+    # The confirmation rule sends the next "好的" to action_start_cancel.
+    turn = [
+        user_event("公司不开了要跑哪些地方注销", "cancel_licence"),
+        {"event": "action", "name": "action_ask_cancel_licence"},
+        *({"event": "bot", "text": said} for said in asked.texts),
+    ]
+    ran = await run_action(
+        ActionStartCancel(), tracker_state(applicant, "好的", "affirm", events=turn), domain
+    )
+    assert ran.texts == ["好的。还有其他问题，随时问我。"]
 
 
 async def test_cancelling_a_licence_is_confirmed_first(api, applicant, domain):
