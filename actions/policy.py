@@ -108,6 +108,11 @@ def asks_something(text: str) -> bool:
     return looks_like_question(text) or any(word in text for word in _MORE_QUESTION_WORDS)
 
 
+def is_question(text: str | None) -> bool:
+    """Words (not a button's command) that ask something: what a skill answers from the documents."""
+    return bool(text) and not is_command(str(text)) and asks_something(str(text))
+
+
 # Skills that, for someone with no application or licence yet, answer a question put to them from the
 # documents first (actions/licences.py no_licence_yet, ActionShowProgress): 公司不开了要跑哪些地方注销
 # asks how cancelling works. Someone asking before applying is the policy evaluation's premise
@@ -144,7 +149,7 @@ async def answer_question(dispatcher: CollectingDispatcher, text: str, backend: 
     """A skill that cannot act (no licence to change yet) still answers a question put to it from the
     documents: 股东变了要去变更吗 asks how changes work. False, with nothing said, for a message that asks
     nothing or that the search finds no answer to."""
-    if not text or is_command(text) or not asks_something(text):
+    if not is_question(text):
         return False
     return await search_and_answer(dispatcher, text, backend)
 

@@ -39,7 +39,7 @@ from nlu_eval import load_examples, parse_all  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from actions.catalog import package_asked_about, time_limit_package  # noqa: E402
 from actions.dialogue import is_command  # noqa: E402
-from actions.policy import NEWCOMER_SEARCHES, asks_something, reaches_search  # noqa: E402
+from actions.policy import NEWCOMER_SEARCHES, is_question, reaches_search  # noqa: E402
 
 # Readings that make the product answer with an industry's licences from the catalog (action_list_licences,
 # nlu_data/rules/policy.yml): a question about them, or an industry named outside a form.
@@ -85,6 +85,30 @@ async def searched_for_time_limit(catalog: Any, text: str, result: dict[str, Any
     return not is_command(text) and await time_limit_package(catalog, _industry(result)) is None
 
 
+async def route(catalog: Any, text: str, result: dict[str, Any]) -> dict[str, Any]:
+    """What the product does with one reading. `searched`: whether its actions put the message to the
+    search (ask_policy, an unsure reading of a question, a time-limit question naming no industry, a
+    question about progress, changing or cancelling from someone who has not applied yet):
+    policy_eval.py counts the search's answer only then. `package`: else the package whose licences it
+    lists, if it does; that answer cites the package's row of Annex 1."""
+    intent, confidence = str(result["intent"]["name"]), float(result["intent"]["confidence"])
+    searched = (
+        reaches_search(text, intent, confidence)
+        or await searched_for_time_limit(catalog, text, result)
+        or (intent in NEWCOMER_SEARCHES and is_question(text))
+    )
+    return {
+        "intent": intent,
+        "confidence": round(confidence, 4),
+        "searched": searched,
+        "package": await catalog_package(catalog, text, result),
+    }
+
+
+async def route_all(catalog: Any, texts: list[str], parsed: list[dict[str, Any]]) -> dict[str, Any]:
+    return {text: await route(catalog, text, result) for text, result in zip(texts, parsed, strict=True)}
+
+
 def eval_questions(path: Path) -> list[str]:
     """Every question text of the set, in-scope and out-of-scope, from the root and each holdout block."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -110,23 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     train, _ = load_examples(args.train)
     trained_on = sorted({example.text for example in train} & set(texts))
     parsed = asyncio.run(parse_all(args.model, texts))
-    catalog = CatalogFile(args.catalog)
-    routes = {}
-    for text, result in zip(texts, parsed, strict=True):
-        intent, confidence = str(result["intent"]["name"]), float(result["intent"]["confidence"])
-        # Whether the product's actions would put it to the search (ask_policy, an unsure reading of a
-        # question, a time-limit question naming no industry, a question about progress, changing or
-        # cancelling from someone who has not applied yet): policy_eval.py counts the search's answer
-        # only then. Else the package whose licences it lists, if it does: that answer cites the
-        # package's row of Annex 1.
-        routes[text] = {
-            "intent": intent,
-            "confidence": round(confidence, 4),
-            "searched": reaches_search(text, intent, confidence)
-            or asyncio.run(searched_for_time_limit(catalog, text, result))
-            or (intent in NEWCOMER_SEARCHES and asks_something(text) and not is_command(text)),
-            "package": asyncio.run(catalog_package(catalog, text, result)),
-        }
+    routes = asyncio.run(route_all(CatalogFile(args.catalog), texts, parsed))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
