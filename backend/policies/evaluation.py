@@ -23,6 +23,7 @@ SECTIONS = {
     "holdout_5": "holdout-5",
     "holdout_6": "holdout-6",
     "holdout_7": "holdout-7",
+    "holdout_8": "holdout-8",
 }
 
 

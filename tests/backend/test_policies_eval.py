@@ -36,6 +36,11 @@ word; a word the lexicon maps is indexed without the words inside it; a business
 0.842); holdout-1 0.880, 0.920, 0.800; holdout-2 0.818, 0.873, 0.875; holdout-3 0.617, 0.750, 0.750;
 holdout-4 0.717, 0.800, 0.842; holdout-5 0.767, 0.850, 0.778; holdout-6 0.767, 0.900, 0.706; holdout-7
 0.750, 0.804, 0.850 (0.750, 0.804, 0.800 before the round).
+Round 9 added a dev batch (57 / 18) and holdout-8 (56 / 18); after its lexicon words (中午, 名单, 加进来,
+查办, 交完 …; 税, 罚 and selling online as other matters): all 946 / 294: 0.795, 0.873, 0.854; tuned
+514 / 156: 0.823, 0.893, 0.917 (dev batch 0.737, 0.825, 0.722 → 0.825, 0.930, 0.889); holdout-3 0.650,
+0.783, 0.750; holdout-4 0.717, 0.817, 0.842; holdout-8 0.821, 0.893, 0.667 (unchanged from before the
+round).
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -68,7 +73,8 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.questions) >= 80
     assert len(eval_set.out_of_scope) >= 20
     assert eval_set.parts == [
-        "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7"
+        "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
+        "holdout-8",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -80,6 +86,8 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.part("holdout-5").out_of_scope) >= 18
     assert len(eval_set.part("holdout-6").questions) >= 60
     assert len(eval_set.part("holdout-6").out_of_scope) >= 17
+    assert len(eval_set.part("holdout-8").questions) >= 56
+    assert len(eval_set.part("holdout-8").out_of_scope) >= 18
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
@@ -99,15 +107,16 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.76, 0.84, 0.82),
-        ("tuned", 0.80, 0.86, 0.87),
+        (None, 0.77, 0.85, 0.83),
+        ("tuned", 0.80, 0.87, 0.89),
         ("holdout-1", 0.84, 0.88, 0.75),
         ("holdout-2", 0.80, 0.86, 0.84),
-        ("holdout-3", 0.58, 0.73, 0.70),
-        ("holdout-4", 0.68, 0.76, 0.80),
+        ("holdout-3", 0.60, 0.75, 0.70),
+        ("holdout-4", 0.68, 0.78, 0.80),
         ("holdout-5", 0.73, 0.82, 0.72),
         ("holdout-6", 0.73, 0.86, 0.64),
         ("holdout-7", 0.72, 0.78, 0.80),
+        ("holdout-8", 0.78, 0.86, 0.62),
     ],
 )
 def test_accuracy_floors(
