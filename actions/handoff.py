@@ -15,8 +15,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendRefused, BackendUnavailable, backend
-from actions.dialogue import BackendAction, applicant_of, is_command, last_bot_text, latest_intent
-from actions.policy import answer_if_found, is_policy_answer
+from actions.dialogue import (
+    BackendAction,
+    applicant_of,
+    button,
+    is_command,
+    last_bot_text,
+    latest_intent,
+    latest_text,
+)
+from actions.policy import answer_if_found, is_policy_answer, is_question, search_and_answer
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +33,9 @@ FALLBACK = "nlu_fallback"
 # The same words again this soon are one message delivered twice (a double tap, a channel's retry) that got
 # past the gateway: the copy comes right after the first turn, whose actions may take a few seconds.
 DUPLICATE_SECONDS = 10.0
+COMPLAINT_OFFER = "如果您现在就想反映具体情况，我可以为您转接工作人员："
+# Words that make a complaint a demand to be heard now, whatever else it asks (为什么还没办好，我要投诉).
+COMPLAINING_NOW = ("我要投诉", "我得投诉", "我想投诉", "我投诉", "投诉你们", "要投诉")
 
 
 def user_messages(tracker: Tracker) -> list[dict[str, Any]]:
@@ -89,6 +100,31 @@ class ActionHandoff(BackendAction):
         intent = latest_intent(tracker)
         reason = {"complain": "complaint", FALLBACK: "fallback"}.get(intent or "", "asked")
         return await hand_off(dispatcher, tracker, reason)
+
+
+class ActionComplain(BackendAction):
+    """A complaint goes to a person at once. A question about complaining (窗口态度差 去哪投诉,
+    打12345投诉有用吗) is answered from the documents instead, with a person one tap away: it asks where
+    to go, and a handoff would leave it unanswered until staff are free. Someone who says they are
+    complaining (我要投诉) is handed off even when they ask something too."""
+
+    def name(self) -> str:
+        return "action_complain"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        text = latest_text(tracker)
+        if asks_about_complaining(text) and await search_and_answer(dispatcher, text, self.backend):
+            dispatcher.utter_message(text=COMPLAINT_OFFER, buttons=[button("转人工", "/request_human")])
+            return []
+        dispatcher.utter_message(response="utter_complain_ack")
+        return await hand_off(dispatcher, tracker, "complaint")
+
+
+def asks_about_complaining(text: str) -> bool:
+    """A question (去哪投诉), not someone complaining now (scripts/policy_routes.py asks this too)."""
+    return is_question(text) and not any(words in text for words in COMPLAINING_NOW)
 
 
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[dict[str, Any]]:

@@ -101,11 +101,21 @@ def is_policy_answer(text: str) -> bool:
 # NLU's out_of_scope is trusted from this confidence on: the search is made for questions, and a chat
 # message it is shown (中午好呀, 现在几点) can share a word with an answer (the window's hours).
 TRUSTED_OUT_OF_SCOPE = 0.9
-_MORE_QUESTION_WORDS = ("啥", "咋", "几", "有没有")
+_MORE_QUESTION_WORDS = (
+    "啥", "咋", "几", "有没有", "多少", "谁", "是不是", "要不要", "用不用", "会不会",
+    "能否", "可否", "行不行",
+)  # fmt: skip
+# Spoken questions often end in a bare 不 or 没 (能先把申请递上去不, 以后能加进来不).
+_ASKING_ENDINGS = ("不", "没", "没有")
+_TRAILING = " \t。.！!～~…"
 
 
 def asks_something(text: str) -> bool:
-    return looks_like_question(text) or any(word in text for word in _MORE_QUESTION_WORDS)
+    return (
+        looks_like_question(text)
+        or any(word in text for word in _MORE_QUESTION_WORDS)
+        or text.rstrip(_TRAILING).endswith(_ASKING_ENDINGS)
+    )
 
 
 def is_question(text: str | None) -> bool:
@@ -176,4 +186,19 @@ class ActionOutOfScope(BackendAction):
     ) -> list[dict[str, Any]]:
         if not await answer_if_found(dispatcher, tracker, self.backend):
             dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+
+
+class ActionGreet(BackendAction):
+    """A greeting. One that also asks something the documents answer gets the answer as well: NLU reads
+    "下午几点下班" and "你好，请问窗口中午休息吗" as greetings by their first words."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if not await answer_question(dispatcher, latest_text(tracker), self.backend):
+            dispatcher.utter_message(response="utter_greet")
         return []

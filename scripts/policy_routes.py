@@ -39,6 +39,7 @@ from nlu_eval import load_examples, parse_all  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from actions.catalog import package_asked_about, time_limit_package  # noqa: E402
 from actions.dialogue import is_command  # noqa: E402
+from actions.handoff import asks_about_complaining  # noqa: E402
 from actions.policy import NEWCOMER_SEARCHES, is_question, reaches_search  # noqa: E402
 
 # Readings that make the product answer with an industry's licences from the catalog (action_list_licences,
@@ -88,14 +89,16 @@ async def searched_for_time_limit(catalog: Any, text: str, result: dict[str, Any
 async def route(catalog: Any, text: str, result: dict[str, Any]) -> dict[str, Any]:
     """What the product does with one reading. `searched`: whether its actions put the message to the
     search (ask_policy, an unsure reading of a question, a time-limit question naming no industry, a
-    question about progress, changing or cancelling from someone who has not applied yet):
-    policy_eval.py counts the search's answer only then. `package`: else the package whose licences it
-    lists, if it does; that answer cites the package's row of Annex 1."""
+    greeting or a complaint that asks something, a question about progress, changing or cancelling from
+    someone who has not applied yet): policy_eval.py counts the search's answer only then. `package`:
+    else the package whose licences it lists, if it does; that answer cites the package's row of
+    Annex 1."""
     intent, confidence = str(result["intent"]["name"]), float(result["intent"]["confidence"])
     searched = (
         reaches_search(text, intent, confidence)
         or await searched_for_time_limit(catalog, text, result)
-        or (intent in NEWCOMER_SEARCHES and is_question(text))
+        or ((intent in NEWCOMER_SEARCHES or intent == "greet") and is_question(text))
+        or (intent == "complain" and asks_about_complaining(text))
     )
     return {
         "intent": intent,

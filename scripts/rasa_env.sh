@@ -112,7 +112,7 @@ rasa_cli() { "$VENV/bin/rasa" "$@"; }
 
 # Responses that only forms (utter_ask_<slot>) and custom actions send. Rasa's validator cannot see those
 # uses and warns that they are unused; every other warning fails validation.
-RESPONSES_USED_BY_ACTIONS="utter_default utter_invalid_phone utter_please_rephrase utter_out_of_scope utter_confirm_cancel_licence"
+RESPONSES_USED_BY_ACTIONS="utter_default utter_invalid_phone utter_please_rephrase utter_out_of_scope utter_confirm_cancel_licence utter_greet"
 
 cmd_validate() {
     cmd_install

@@ -2,7 +2,7 @@
 
 import pytest
 
-from actions.handoff import ActionFallback, ActionHandoff
+from actions.handoff import COMPLAINT_OFFER, ActionComplain, ActionFallback, ActionHandoff
 from tests.actions.conftest import run_action, tracker_state, user_event
 
 
@@ -77,3 +77,23 @@ async def test_a_message_delivered_twice_is_not_a_second_misunderstanding(api, a
     state["events"].append(at(user_event("嗯那个啥", "nlu_fallback"), 1060.0))
     ran = await run_action(ActionFallback(), state, domain)
     assert "还是没能理解" in ran.texts[0]
+
+
+async def test_a_question_about_complaining_is_answered_with_a_person_one_tap_away(api, applicant, domain):
+    ran = await run_action(
+        ActionComplain(), tracker_state(applicant, "窗口态度差 去哪投诉", "complain"), domain
+    )
+    assert "投诉" in ran.texts[0] and "\n出处：" in ran.texts[0]
+    assert ran.texts[1] == COMPLAINT_OFFER
+    assert ran.buttons == [{"title": "转人工", "payload": "/request_human"}]
+    assert "handoff_id" not in ran.slots
+    with pytest.raises(AssertionError, match="404"):  # no handoff was opened
+        api.call("GET", "/handoffs/current", applicant=applicant)
+
+
+@pytest.mark.parametrize("text", ["我要投诉", "为什么还没办好，我要投诉", "你们办事太慢了"])
+async def test_someone_complaining_is_handed_to_a_person(api, applicant, domain, text):
+    ran = await run_action(ActionComplain(), tracker_state(applicant, text, "complain"), domain)
+    assert ran.responses() == ["utter_complain_ack"]
+    assert ran.messages[-1]["custom"]["handoff"]["id"] == int(ran.slots["handoff_id"])
+    assert api.call("GET", "/handoffs/current", applicant=applicant)["reason"] == "complaint"

@@ -3,7 +3,14 @@
 import pytest
 
 from actions.handoff import ActionFallback
-from actions.policy import NOT_FOUND, SUGGESTED, ActionOutOfScope, ActionPolicySearch
+from actions.policy import (
+    NOT_FOUND,
+    SUGGESTED,
+    ActionGreet,
+    ActionOutOfScope,
+    ActionPolicySearch,
+    is_question,
+)
 from tests.actions.conftest import backend_down, run_action, tracker_state, user_event
 
 
@@ -91,3 +98,27 @@ async def test_an_unsure_reading_the_documents_answer_is_answered_not_sent_back(
     assert ran.responses() == ["utter_please_rephrase"]
     with pytest.raises(AssertionError, match="404"):
         api.call("GET", "/handoffs/current", applicant=applicant)
+
+
+async def test_a_greeting_that_asks_something_gets_the_documents_answer(api, applicant, domain):
+    ran = await run_action(ActionGreet(), tracker_state(applicant, "下午几点下班", "greet"), domain)
+    [message] = ran.messages
+    assert "17:00" in message["text"] and "\n出处：" in message["text"]
+
+    ran = await run_action(ActionGreet(), tracker_state(applicant, "你好", "greet"), domain)
+    assert ran.responses() == ["utter_greet"]
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("还差一份证明，能先把申请递上去不", True),
+        ("以后能加进来不。", True),
+        ("申请材料减少了多少", True),
+        ("开旅行社的许可证谁批", True),
+        ("我这边的材料都齐了", False),
+        ("好的，知道了", False),
+    ],
+)
+def test_spoken_questions_are_told_from_statements(text, asks):
+    assert is_question(text) is asks
