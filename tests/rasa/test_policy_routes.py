@@ -11,6 +11,11 @@ Session 7: the list of an industry's licences cites its row of Annex 1 and count
 labelled answer; a time-limit question naming no industry, and a question about progress, changing or
 cancelling from someone who has not applied yet, get the search's answer first. Then all 833 / 258:
 0.707 / 0.767 / 0.934 with 647 questions searched; tuned 457 / 138: 0.718 / 0.770 / 0.964 (352).
+Session 8 (round 9 of the search added 113 / 36 questions): 0.725 / 0.790 / 0.908 with 730 of 946
+searched, tuned 514 / 156: 0.745 / 0.804 / 0.936 (400). Then a greeting or a question about complaining
+that asks something gets the search's answer (下午几点下班, 窗口态度差 去哪投诉), spoken questions ending in a
+bare 不 or 没 count as questions, and ten ask_policy examples for questions NLU sent elsewhere (材料没带齐
+怎么办, 为啥要推行证照联办 …): all 0.752 / 0.815 / 0.918 (779 searched), tuned 0.786 / 0.842 / 0.955 (434).
 """
 
 from pathlib import Path
@@ -43,7 +48,7 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
 @pytest.mark.timeout(1800)  # a training run when the data changed (make test trains first: then none)
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected", "searched"),
-    [(None, 0.64, 0.70, 0.88, 0.72), ("tuned", 0.65, 0.70, 0.91, 0.72)],
+    [(None, 0.70, 0.76, 0.88, 0.78), ("tuned", 0.73, 0.79, 0.91, 0.80)],
 )
 def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
