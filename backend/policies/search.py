@@ -67,7 +67,7 @@ threshold — each new batch of such questions needs its synonyms. Figures: test
 import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -329,13 +329,23 @@ class PolicyIndex:
 
     @classmethod
     def load(
-        cls, policies_dir: Path, faq_file: Path | None = None, *, threshold: float = DEFAULT_THRESHOLD
+        cls,
+        policies_dir: Path,
+        faq_file: Path | None = None,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        values: Mapping[str, str] | None = None,
     ) -> "PolicyIndex":
         """Documents, lexicon and dictionary from `policies_dir` (config/policies), FAQ from `faq_file`
-        (default: config/policy_faq.yaml next to it)."""
+        (default: config/policy_faq.yaml next to it), its answers filled with the deployment's `values`
+        (default: the built-in settings')."""
         started = time.perf_counter()
         documents = load_documents(policies_dir)
-        faq = load_faq(faq_file or policies_dir.parent / "policy_faq.yaml", {d.id: d for d in documents})
+        faq = load_faq(
+            faq_file or policies_dir.parent / "policy_faq.yaml",
+            {d.id: d for d in documents},
+            values,
+        )
         tokenizer = PolicyTokenizer(
             policies_dir / "jieba_userdict.txt", Lexicon.load(policies_dir / "lexicon.yaml")
         )

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from backend.api import Access, Ctx, RouteTable
 from backend.errors import ApiError
+from backend.policies.faq import DEFAULT_OFFICE_HOURS, deployment_values
 from backend.policies.passages import Document, Heading, Paragraph, PassageBlock, Table
 from backend.policies.search import MAX_RESULTS, PolicyIndex, SearchResult
 from backend.settings import PROJECT_ROOT, Settings
@@ -65,22 +66,23 @@ async def search_policies(ctx: Ctx[None, PolicySearchQuery]) -> SearchResult:
 def setup_policies(app: web.Application, settings: Settings) -> None:
     # Settings has no policies_dir yet; config/policies is where the knowledge base ships.
     directory = Path(settings.policies_dir)
-    app.cleanup_ctx.append(_index_ctx(directory))
+    app.cleanup_ctx.append(_index_ctx(directory, settings.office_hours))
     app.router.add_get("/policies", documents_page)
     app.router.add_get("/policies/{doc_id}", document_page)
     app.router.add_get("/policies/{doc_id}/passages/{passage_id}", document_page)
 
 
 @functools.cache
-def load_index(directory: Path) -> PolicyIndex:
-    """One index per process: it is read-only, and building it takes about a second (jieba's dictionary)."""
-    return PolicyIndex.load(directory)
+def load_index(directory: Path, office_hours: str = DEFAULT_OFFICE_HOURS) -> PolicyIndex:
+    """One index per process: it is read-only, and building it takes about a second (jieba's dictionary).
+    The FAQ's answer on the window's hours names the hours the handoff keeps (OFFICE_HOURS)."""
+    return PolicyIndex.load(directory, values=deployment_values(office_hours))
 
 
-def _index_ctx(directory: Path) -> Callable[[web.Application], AsyncIterator[None]]:
+def _index_ctx(directory: Path, office_hours: str) -> Callable[[web.Application], AsyncIterator[None]]:
     async def policy_index_ctx(app: web.Application) -> AsyncIterator[None]:
         # Off the event loop; a broken citation in the FAQ stops start-up here.
-        app[POLICY_INDEX] = await asyncio.to_thread(load_index, directory)
+        app[POLICY_INDEX] = await asyncio.to_thread(load_index, directory, office_hours)
         yield
 
     return policy_index_ctx

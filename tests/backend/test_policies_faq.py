@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backend.policies.faq import FaqEntry, load_faq
+from backend.policies.faq import FaqEntry, deployment_values, load_faq
 from backend.policies.passages import Document, load_documents
 from backend.settings import PROJECT_ROOT
 
@@ -76,3 +76,23 @@ def test_a_citation_that_does_not_check_out_stops_loading(
 ) -> None:
     with pytest.raises(ValueError, match=error):
         load_faq(write_faq(tmp_path, citation), documents)
+
+
+def test_the_window_hours_are_the_hours_the_handoff_keeps(documents: dict[str, Document]) -> None:
+    entries = {e.id: e for e in load_faq(FAQ_FILE, documents, deployment_values("mon-sat 08:30-17:00"))}
+    assert "办公时间周一至周六 08:30-17:00（法定节假日除外）" in entries["window-and-hours"].answer
+    # The built-in OFFICE_HOURS by default: what `make run` tells an applicant out of hours too.
+    default = {e.id: e for e in load_faq(FAQ_FILE, documents)}["window-and-hours"].answer
+    assert "周一至周五 09:00-12:00、13:30-17:30（法定节假日除外）" in default and "{" not in default
+
+
+def test_an_answer_naming_an_unknown_value_stops_loading(
+    tmp_path: Path, documents: dict[str, Document]
+) -> None:
+    citation = {"doc": "linyi-2018-188", "passage": "3-1", "quote": "综合窗口"}
+    path = write_faq(tmp_path, citation)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["faq"][0]["answer"] = "电话：{hotline}"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"FAQ demo: no value for \{hotline\}"):
+        load_faq(path, documents)
