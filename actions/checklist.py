@@ -49,6 +49,7 @@ from actions.parsing import (
     phone_number,
     question_yes_no,
 )
+from actions.policy import answer_question
 from actions.questionnaire import (
     ANSWER,
     ANSWERS,
@@ -253,6 +254,10 @@ async def validate_industry(
         # NLU found an industry word inside another answer (书香 in the shop name 书香小屋) that the catalog
         # does not know: the industry chosen before stands, and the form goes on with its question.
         return {"industry": before}
+    if package is None and await answer_question(dispatcher, latest_text(tracker), backend()):
+        # An unsure reading of a question (以后能加进来不) is no industry: the documents' answer, then the
+        # form asks for the industry again.
+        return {"industry": None}
     if package is None:
         shown = str(value)[:20]
         dispatcher.utter_message(

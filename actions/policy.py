@@ -105,17 +105,10 @@ _MORE_QUESTION_WORDS = (
     "啥", "咋", "几", "有没有", "多少", "谁", "是不是", "要不要", "用不用", "会不会",
     "能否", "可否", "行不行",
 )  # fmt: skip
-# Spoken questions often end in a bare 不 or 没 (能先把申请递上去不, 以后能加进来不).
-_ASKING_ENDINGS = ("不", "没", "没有")
-_TRAILING = " \t。.！!～~…"
 
 
 def asks_something(text: str) -> bool:
-    return (
-        looks_like_question(text)
-        or any(word in text for word in _MORE_QUESTION_WORDS)
-        or text.rstrip(_TRAILING).endswith(_ASKING_ENDINGS)
-    )
+    return looks_like_question(text) or any(word in text for word in _MORE_QUESTION_WORDS)
 
 
 def is_question(text: str | None) -> bool:

@@ -577,3 +577,25 @@ async def test_restarting_the_questionnaire_resumes_where_it_stopped(api, applic
     ran = await run_action(ActionAskChecklistAnswer(), state, domain)
     assert ran.texts[0] == "好的，我们接着上次的问题继续（已回答 2 题）。"
     assert "（第 3 题，共约 9 题）" in ran.texts[1]
+
+
+async def test_an_unsure_reading_of_a_question_asked_for_the_industry_gets_the_answer(api, applicant, domain):
+    # NLU is unsure (nlu_fallback) of 以后能加进来不: no industry, and a question the documents answer.
+    text = "我这个行业不在名单里，以后能加进来不"
+    ran = await validate(
+        domain,
+        applicant,
+        text,
+        "nlu_fallback",
+        requested="industry",
+        candidates={"industry": text},
+        confidence=0.55,
+    )
+    assert ran.slots["industry"] is None
+    [message] = ran.messages
+    assert "\n出处：" in message["text"] and "没能把" not in message["text"]
+
+    ran = await validate(
+        domain, applicant, "嗯那个", "nlu_fallback", requested="industry", candidates={"industry": "嗯那个"}
+    )
+    assert ran.slots["industry"] is None and "没能把“嗯那个”对应到联办的行业" in ran.text
