@@ -254,11 +254,11 @@ async def validate_industry(
         # NLU found an industry word inside another answer (书香 in the shop name 书香小屋) that the catalog
         # does not know: the industry chosen before stands, and the form goes on with its question.
         return {"industry": before}
-    if package is None and await answer_question(dispatcher, latest_text(tracker), backend()):
-        # An unsure reading of a question (以后能加进来不) is no industry: the documents' answer, then the
-        # form asks for the industry again.
-        return {"industry": None}
     if package is None:
+        if await answer_question(dispatcher, latest_text(tracker), backend()):
+            # An unsure reading of a question (以后能加进来不) is no industry: the documents' answer, then
+            # the form asks for the industry again.
+            return {"industry": None}
         shown = str(value)[:20]
         dispatcher.utter_message(
             text=f"抱歉，我没能把“{shown}”对应到联办的行业。请换个说法（例如“饭店”“便利店”“药店”），"

@@ -195,7 +195,7 @@ _QUESTION_WORDS = (
 
 # A spoken question often ends in a bare 不 or 没 after a modal verb (以后能加进来不, 开饭店要办证不); an
 # answer such as 还没有 or 营业执照还没有 has none before it.
-_ASKING_ENDINGS = ("不", "没", "没有")
+_ASKING_ENDINGS = ("没有", "不", "没")  # longest first: 没有 is one ending
 _MODALS = ("能", "可以", "会", "要", "用", "行", "是", "算", "给")
 _TRAILING = " \t。.！!～~…"
 
@@ -204,7 +204,7 @@ def looks_like_question(text: str) -> bool:
     if any(word in text for word in _QUESTION_WORDS):
         return True
     bare = text.rstrip(_TRAILING)
-    ending = next((e for e in sorted(_ASKING_ENDINGS, key=len, reverse=True) if bare.endswith(e)), None)
+    ending = next((e for e in _ASKING_ENDINGS if bare.endswith(e)), None)
     return ending is not None and any(modal in bare[: -len(ending)] for modal in _MODALS)
 
 

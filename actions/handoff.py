@@ -35,7 +35,7 @@ FALLBACK = "nlu_fallback"
 DUPLICATE_SECONDS = 10.0
 COMPLAINT_OFFER = "如果您现在就想反映具体情况，我可以为您转接工作人员："
 # Words that make a complaint a demand to be heard now, whatever else it asks (为什么还没办好，我要投诉).
-COMPLAINING_NOW = ("我要投诉", "我得投诉", "我想投诉", "我投诉", "投诉你们", "要投诉")
+COMPLAINING_NOW = ("要投诉", "我得投诉", "我想投诉", "我投诉", "投诉你们")
 
 
 def user_messages(tracker: Tracker) -> list[dict[str, Any]]:
