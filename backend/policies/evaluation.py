@@ -24,6 +24,7 @@ SECTIONS = {
     "holdout_6": "holdout-6",
     "holdout_7": "holdout-7",
     "holdout_8": "holdout-8",
+    "holdout_9": "holdout-9",
 }
 
 

@@ -74,7 +74,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.out_of_scope) >= 20
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
-        "holdout-8",
+        "holdout-8", "holdout-9",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -88,6 +88,8 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.part("holdout-6").out_of_scope) >= 17
     assert len(eval_set.part("holdout-8").questions) >= 56
     assert len(eval_set.part("holdout-8").out_of_scope) >= 18
+    assert len(eval_set.part("holdout-9").questions) >= 57
+    assert len(eval_set.part("holdout-9").out_of_scope) >= 16
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
@@ -108,7 +110,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
     ("part", "top1", "top3", "rejected"),
     [
         (None, 0.77, 0.85, 0.83),
-        ("tuned", 0.80, 0.87, 0.89),
+        ("tuned", 0.79, 0.87, 0.88),
         ("holdout-1", 0.84, 0.88, 0.75),
         ("holdout-2", 0.80, 0.86, 0.84),
         ("holdout-3", 0.60, 0.75, 0.70),
@@ -117,6 +119,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
         ("holdout-6", 0.73, 0.86, 0.64),
         ("holdout-7", 0.72, 0.78, 0.80),
         ("holdout-8", 0.78, 0.86, 0.62),
+        ("holdout-9", 0.74, 0.81, 0.90),
     ],
 )
 def test_accuracy_floors(
