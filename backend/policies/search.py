@@ -104,6 +104,9 @@ ANSWER_CREDIT = 0.5
 # A question's place word (睢县, 临沂) counts for this share in a passage of that place's document that does
 # not name it: the passage is about the place, but one that names it is more so.
 PLACE_CREDIT = 0.5
+# A question's place word weighs this share of its IDF: it says where the question applies, seldom what it
+# asks (睢县证照联办谁牵头 is about who leads, not about a document that names 睢县).
+PLACE_WEIGHT = 0.5
 ANSWER_B = 0.75
 # A question word the index does not know is read as its nearest known words by word vectors: those at
 # least NEIGHBOUR_MIN similar (cosine), up to NEIGHBOURS of them; see `neighbour_credit`.
@@ -287,6 +290,7 @@ class PolicyIndex:
             for d in documents
             if d.meta.place
         ]
+        self._place_words = frozenset(w for words, _ in self._places for w in words)
         self._passage_words = self._word_field(texts, b=PASSAGE_B)
         self._passage_chars = self._char_field(texts, b=PASSAGE_B)
         phrasings = [(i, text) for i, entry in enumerate(faq) for text in (entry.question, *entry.phrasings)]
@@ -455,7 +459,8 @@ class PolicyIndex:
         spells, or its nearest known words by word vectors earn part of it (whichever earns more)."""
         known = self._known(term)
         if known:
-            return _QueryTerm(term, max(known, 0.1))
+            weight = max(known, 0.1)
+            return _QueryTerm(term, weight * PLACE_WEIGHT if self._place_words.intersection(term) else weight)
         known_parts = [
             (len(spelled) / len(word), part)
             for word in term
