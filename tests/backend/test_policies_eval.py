@@ -41,6 +41,12 @@ Round 9 added a dev batch (57 / 18) and holdout-8 (56 / 18); after its lexicon w
 514 / 156: 0.823, 0.893, 0.917 (dev batch 0.737, 0.825, 0.722 → 0.825, 0.930, 0.889); holdout-3 0.650,
 0.783, 0.750; holdout-4 0.717, 0.817, 0.842; holdout-8 0.821, 0.893, 0.667 (unchanged from before the
 round).
+Round 10 added a dev batch (56 / 16) and holdout-9 (57 / 16); after its changes (a place word weighs half
+its IDF; 审, 操作, 认, 回访, the cities' districts in the lexicon; start-up loans as other matters): all
+1059 / 326: 0.804, 0.877, 0.865; tuned 570 / 172: 0.830, 0.896, 0.913 (dev batch 0.732, 0.857, 0.812 →
+0.804, 0.911, 0.875); holdout-1 0.920, 0.920, 0.800; holdout-3 0.683, 0.783, 0.800; holdout-5 0.783,
+0.883, 0.778; holdout-7 0.750, 0.804, 0.900; holdout-9 0.789, 0.860, 0.938 (0.772, 0.842, 0.938 before
+the round).
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -109,17 +115,17 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.77, 0.85, 0.83),
-        ("tuned", 0.79, 0.87, 0.88),
-        ("holdout-1", 0.84, 0.88, 0.75),
+        (None, 0.78, 0.86, 0.84),
+        ("tuned", 0.81, 0.88, 0.89),
+        ("holdout-1", 0.88, 0.88, 0.75),
         ("holdout-2", 0.80, 0.86, 0.84),
-        ("holdout-3", 0.60, 0.75, 0.70),
+        ("holdout-3", 0.64, 0.76, 0.75),
         ("holdout-4", 0.68, 0.78, 0.80),
-        ("holdout-5", 0.73, 0.82, 0.72),
+        ("holdout-5", 0.75, 0.85, 0.72),
         ("holdout-6", 0.73, 0.86, 0.64),
-        ("holdout-7", 0.72, 0.78, 0.80),
+        ("holdout-7", 0.72, 0.78, 0.85),
         ("holdout-8", 0.78, 0.86, 0.62),
-        ("holdout-9", 0.74, 0.81, 0.90),
+        ("holdout-9", 0.76, 0.83, 0.90),
     ],
 )
 def test_accuracy_floors(
