@@ -19,6 +19,11 @@ bare 不 or 没 count as questions, and ten ask_policy examples for questions NL
 Then five more such examples for missing materials, and in-scope examples naming 临沂 (16 out-of-scope
 examples named it; 临沂开超市都得办哪几个证 was out of scope at 0.98): all 0.759 / 0.827 / 0.912 (784),
 tuned 0.788 / 0.850 / 0.949 (433); holdout-8 0.750 / 0.804 / 0.778 → 0.804 / 0.857 / 0.778.
+Session 9 (round 10 added 113 / 32 questions; search changes, NLU examples for follow-up calls and for
+converting premises, catalog aliases for copy shops and job agencies): all 1059 / 326 0.771 / 0.836 /
+0.929 (874 searched), tuned 570 / 172 0.804 / 0.865 / 0.959 (481). Three licences examples asking which
+department approves an industry (开个美术馆是哪个部门给批) were tried and dropped: they drew questions about
+who issues a licence into the licence list (all 0.759 / 0.819 / 0.929, 839 searched).
 """
 
 from pathlib import Path
@@ -51,7 +56,7 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
 @pytest.mark.timeout(1800)  # a training run when the data changed (make test trains first: then none)
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected", "searched"),
-    [(None, 0.70, 0.76, 0.88, 0.78), ("tuned", 0.73, 0.79, 0.91, 0.80)],
+    [(None, 0.72, 0.78, 0.89, 0.78), ("tuned", 0.75, 0.81, 0.92, 0.80)],
 )
 def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
