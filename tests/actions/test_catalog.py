@@ -14,6 +14,11 @@ async def test_aliases_nlu_missed_still_find_their_package(api):
         ("卖药", "pharmacy"),
         ("小卖部", "small_shop"),
         ("restaurant", "restaurant"),
+        ("开打字复印社要啥证", "printing"),
+        ("开个职业介绍所要啥证", "hr_service"),
+        ("买了两辆大货车跑物流要办什么证", "road_freight"),
+        # The longer alias wins: a lorry repair shop repairs vehicles, it does not carry freight.
+        ("开个货车维修厂", "vehicle_repair"),
     ]:
         found = await resolve_package(backend(), said)
         assert found is not None and found["id"] == package, said
