@@ -25,6 +25,7 @@ SECTIONS = {
     "holdout_7": "holdout-7",
     "holdout_8": "holdout-8",
     "holdout_9": "holdout-9",
+    "holdout_10": "holdout-10",
 }
 
 
