@@ -36,6 +36,8 @@ from actions.questionnaire import stored_answers
 POPULAR = ("restaurant", "small_shop", "pharmacy", "supermarket", "food_workshop", "bookstore")
 # Trailing words that make "火锅店" out of "火锅": people also say "我开火锅的".
 _SUFFIXES = ("店", "馆", "厅", "坊", "铺", "房", "公司", "厂", "室", "社", "城")
+# Aliases that name a place of business (职业介绍所), not an activity (跑物流) or a product (货车).
+_BUSINESS_ENDINGS = (*_SUFFIXES, "所", "站", "部", "吧", "院", "中心")
 
 
 def _clean(text: str) -> str:
@@ -106,11 +108,18 @@ async def industry_buttons(backend: Backend, intent: str) -> Buttons:
     ]
 
 
-def shown_industry(words: str | None, package: dict[str, Any]) -> str:
-    """ "开火锅店属于…" with the applicant's words; a button's package id reads as the industry's name."""
-    if not words or words == package["id"]:
-        return str(package["industry"])
-    return words
+def licences_heading(words: str | None, package: dict[str, Any], text: str | None = None) -> str:
+    """ "开火锅店属于“餐饮服务（饭店）”" in the applicant's words. When NLU extracted none, a place of
+    business the catalog found in the text will do (开个职业介绍所要啥证); a button's package id, or an
+    alias that names no business (货车), gets the package's name alone."""
+    shown = words if words and words != package["id"] else None
+    if shown is None:
+        cleaned = _clean(text or "")
+        named = [a for a in package["aliases"] if a.lower() in cleaned and a.endswith(_BUSINESS_ENDINGS)]
+        shown = max(named, key=len) if named else None
+    if shown is None or shown == package["name"]:
+        return f"开办“{package['name']}”需要办理以下证照"
+    return f"开{shown}属于“{package['name']}”，需要办理以下证照"
 
 
 def days(n: int) -> str:
@@ -163,7 +172,7 @@ class ActionListLicences(BackendAction):
             return []
         checklist = await self.backend.checklist(package["id"], stored_answers(tracker, package["id"]))
         lines = [
-            f"开{shown_industry(words, package)}属于“{package['name']}”，需要办理以下证照，"
+            licences_heading(words, package, latest_text(tracker)) + "，"
             "一窗申请，营业执照办好后各部门并行审批：",
             *licence_lines(checklist),
             f"全部办齐承诺{days(checklist['promised_days'])}（法定{days(checklist['legal_days'])}）"

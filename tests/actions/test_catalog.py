@@ -45,6 +45,23 @@ async def test_hot_pot_licences_are_listed_at_once_then_the_checklist_is_offered
     assert ran.slots == {"industry": "restaurant"}
 
 
+async def test_a_package_found_in_the_words_is_named_as_the_applicant_named_it(api, applicant, domain):
+    # NLU extracted no industry word; the catalog found 职业介绍所 in the text.
+    state = tracker_state(applicant, "开个职业介绍所要啥证", "ask_licences_for_industry")
+    ran = await run_action(ActionListLicences(), state, domain)
+    assert ran.texts[0].startswith("开职业介绍所属于“人力资源服务”，需要办理以下证照")
+    # A button's package id does not repeat the package's name as if it were the applicant's word.
+    state = tracker_state(
+        applicant, "人力资源服务", "ask_licences_for_industry", entities={"industry": "hr_service"}
+    )
+    ran = await run_action(ActionListLicences(), state, domain)
+    assert ran.texts[0].startswith("开办“人力资源服务”需要办理以下证照")
+    # An alias naming a vehicle, not a business, is not the applicant's business: the package alone.
+    state = tracker_state(applicant, "买了两辆大货车要办什么证", "ask_licences_for_industry")
+    ran = await run_action(ActionListLicences(), state, domain)
+    assert ran.texts[0].startswith("开办“普通货物运输”需要办理以下证照，")
+
+
 async def test_a_named_licence_is_confirmed(api, applicant, domain):
     state = tracker_state(
         applicant,
