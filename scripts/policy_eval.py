@@ -65,19 +65,20 @@ def main() -> int:
         return 0
 
     report = evaluate(index, eval_set, args.threshold)
+    width = max(len(name) for name in parts)
     for name, part in parts.items():
-        print(f"{name:>9}: {evaluate(index, part, args.threshold).summary()}")
+        print(f"{name:>{width}}: {evaluate(index, part, args.threshold).summary()}")
     if args.routes:
         routes = Routes.load(args.routes)
         catalog = load_catalog(args.catalog)
         cited = {package_id: catalog.annex_ref(package_id) for package_id in catalog.packages}
         print("\nThe product (NLU routes the question, then the search or the catalog answers):")
         for name, part in parts.items():
-            print(f"{name:>9}: {evaluate_product(index, part, routes, args.threshold, cited).summary()}")
+            print(f"{name:>{width}}: {evaluate_product(index, part, routes, args.threshold, cited).summary()}")
         if routes.in_training_data:
             fresh = routes.without_trained(eval_set)
             print(f"without the {len(routes.in_training_data)} questions that are NLU training examples:")
-            print(f"{'all':>9}: {evaluate_product(index, fresh, routes, args.threshold, cited).summary()}")
+            print(f"{'all':>{width}}: {evaluate_product(index, fresh, routes, args.threshold, cited).summary()}")
     if args.misses:
         shown = report if args.part is None else evaluate(index, eval_set.part(args.part), args.threshold)
         print()
