@@ -1,7 +1,7 @@
 """Policy search: curated FAQ answers and document passages, ranked by BM25, cut off by a calibrated score.
 
 Why BM25 from rank-bm25 and not the database's full-text search: the corpus is small (135 passages and
-32 FAQ entries with about 500 phrasings), static and shipped with the code, so an in-memory index built once
+35 FAQ entries with about 530 phrasings), static and shipped with the code, so an in-memory index built once
 at start-up answers in about a millisecond with no I/O. Neither database helps with Chinese: SQLite
 FTS5's tokenisers do not segment it (unicode61 makes a whole run of characters one token, trigram misses
 two-character words) and PostgreSQL needs the zhparser extension, so both would need jieba in front of
