@@ -47,6 +47,11 @@ matters): all 1059 / 326: 0.805, 0.878, 0.865; tuned 570 / 172: 0.833, 0.898, 0.
 0.857, 0.812 → 0.839, 0.929, 0.875); holdout-1 0.920, 0.920, 0.800; holdout-3 0.683, 0.783, 0.800;
 holdout-5 0.783, 0.883, 0.778; holdout-7 0.750, 0.804, 0.900; holdout-9 0.789, 0.860, 0.938 (0.772,
 0.842, 0.938 before the round).
+Round 11 added a dev batch (43 / 12) and holdout-10 (44 / 13); after its lexicon words (礼拜六, 兰山区 …,
+效果, 科室) and three FAQ entries (who leads, applying nearby, supervision) with their labels: all
+1146 / 351: 0.805, 0.880, 0.869; tuned 613 / 184: 0.832, 0.899, 0.913 (dev batch 0.698, 0.744, 0.917 →
+0.744, 0.814, 0.917); holdout-2 0.836, 0.891, 0.875; holdout-4 0.750, 0.833, 0.842; holdout-8 0.821,
+0.911, 0.667; holdout-10 0.705, 0.795, 0.846 (0.705, 0.795, 0.923 before the round).
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -80,7 +85,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.out_of_scope) >= 20
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
-        "holdout-8", "holdout-9",
+        "holdout-8", "holdout-9", "holdout-10",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -96,6 +101,8 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.part("holdout-8").out_of_scope) >= 18
     assert len(eval_set.part("holdout-9").questions) >= 57
     assert len(eval_set.part("holdout-9").out_of_scope) >= 16
+    assert len(eval_set.part("holdout-10").questions) >= 44
+    assert len(eval_set.part("holdout-10").out_of_scope) >= 13
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
@@ -115,17 +122,18 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.78, 0.86, 0.84),
+        (None, 0.79, 0.86, 0.84),
         ("tuned", 0.81, 0.88, 0.89),
         ("holdout-1", 0.88, 0.88, 0.75),
-        ("holdout-2", 0.80, 0.86, 0.84),
+        ("holdout-2", 0.81, 0.87, 0.84),
         ("holdout-3", 0.64, 0.76, 0.75),
-        ("holdout-4", 0.68, 0.78, 0.80),
+        ("holdout-4", 0.71, 0.80, 0.80),
         ("holdout-5", 0.75, 0.85, 0.72),
         ("holdout-6", 0.73, 0.86, 0.64),
         ("holdout-7", 0.72, 0.78, 0.85),
-        ("holdout-8", 0.78, 0.86, 0.62),
-        ("holdout-9", 0.76, 0.83, 0.90),
+        ("holdout-8", 0.78, 0.88, 0.62),
+        ("holdout-9", 0.76, 0.84, 0.90),
+        ("holdout-10", 0.68, 0.77, 0.80),
     ],
 )
 def test_accuracy_floors(
