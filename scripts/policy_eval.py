@@ -74,11 +74,13 @@ def main() -> int:
         cited = {package_id: catalog.annex_ref(package_id) for package_id in catalog.packages}
         print("\nThe product (NLU routes the question, then the search or the catalog answers):")
         for name, part in parts.items():
-            print(f"{name:>{width}}: {evaluate_product(index, part, routes, args.threshold, cited).summary()}")
+            product = evaluate_product(index, part, routes, args.threshold, cited)
+            print(f"{name:>{width}}: {product.summary()}")
         if routes.in_training_data:
             fresh = routes.without_trained(eval_set)
             print(f"without the {len(routes.in_training_data)} questions that are NLU training examples:")
-            print(f"{'all':>{width}}: {evaluate_product(index, fresh, routes, args.threshold, cited).summary()}")
+            product = evaluate_product(index, fresh, routes, args.threshold, cited)
+            print(f"{'all':>{width}}: {product.summary()}")
     if args.misses:
         shown = report if args.part is None else evaluate(index, eval_set.part(args.part), args.threshold)
         print()
