@@ -26,6 +26,7 @@ SECTIONS = {
     "holdout_8": "holdout-8",
     "holdout_9": "holdout-9",
     "holdout_10": "holdout-10",
+    "holdout_11": "holdout-11",
 }
 
 
