@@ -126,9 +126,9 @@ def _first_three(index: PolicyIndex, q: str, threshold: float) -> list[tuple[str
 
 
 def _answered(index: PolicyIndex, q: str, threshold: float) -> tuple[str, float] | None:
-    """What the search answers with, None when it finds nothing."""
-    candidates, held_to = index.ranked_refs(q, threshold)
-    return candidates[0] if candidates and candidates[0][1] >= held_to else None
+    """What the search answers with (the first of its first three results), None when it finds nothing."""
+    first = _first_three(index, q, threshold)
+    return first[0] if first else None
 
 
 # --- the product's figures: NLU and search together -------------------------------------------------------

@@ -1,7 +1,10 @@
 """The policy search: ranked, cited answers, and "nothing found" below the threshold."""
 
+import numpy as np
 import pytest
 
+from backend.policies import search
+from backend.policies.classifier import FaqClassifier, features
 from backend.policies.search import LONG_THRESHOLD, MAX_RESULTS, SUGGEST_THRESHOLD, PolicyIndex
 from backend.policies.tokens import Lexicon, PolicyTokenizer
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
@@ -224,3 +227,42 @@ def test_a_fee_question_is_not_answered_with_the_free_agent_service(index: Polic
     # It used to get the 帮办代办 entry, whose answer begins "有。" — yes, it costs, then 不收费.
     assert index.search("办这个要花钱吗").results[0].id == "faq:fees"
     assert index.search("帮办代办收费吗").results[0].id == "faq:assisted-service"
+
+
+def test_the_faq_classifier_favours_each_entry_for_its_own_question(index: PolicyIndex) -> None:
+    tokenizer = index.tokenizer
+    every = np.ones(len(index.faq), dtype=bool)
+    for i, entry in enumerate(index.faq):
+        text = tokenizer.correct(entry.question)
+        likelihood = index._classifier.likelihood(
+            features(tokenizer.query_terms(text), tokenizer.query_bigrams(text)), every
+        )
+        assert likelihood[i] == 1.0, entry.question
+        assert np.all(likelihood <= 1.0)
+
+
+def test_a_single_entry_faq_needs_no_classifier(index: PolicyIndex) -> None:
+    one = FaqClassifier(index.faq[:1], index.tokenizer)
+    assert one.likelihood(["证照联办"], np.ones(1, dtype=bool)).tolist() == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("question", "bm25_first", "expected"),
+    [
+        # Both entries speak of a licence that changes; the classifier learnt that 二维码 is about the code.
+        ("许可证有变动 二维码要重新换吗", "faq:change-and-cancel", "faq:qr-code"),
+        ("电子证照拿到别的部门能用吗", "faq:licence-then-open", "faq:electronic-licence"),
+    ],
+)
+def test_the_faq_classifier_orders_entries_bm25_leaves_tied(
+    index: PolicyIndex, monkeypatch: pytest.MonkeyPatch, question: str, bm25_first: str, expected: str
+) -> None:
+    with_classifier, ranked_with = index.search(question), index.ranked_refs(question)
+    monkeypatch.setattr(search, "CLASSIFIER_SHARE", 0.0)
+    without, ranked_without = index.search(question), index.ranked_refs(question)
+    assert without.results[0].id == bm25_first
+    assert with_classifier.results[0].id == expected
+    # It only orders: every candidate keeps its score, and the question its threshold.
+    assert ranked_with[0] != ranked_without[0]
+    assert sorted(ranked_with[0]) == sorted(ranked_without[0])
+    assert ranked_with[1] == ranked_without[1]
