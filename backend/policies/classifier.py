@@ -1,33 +1,50 @@
-"""Which FAQ entry a question asks about, learnt from the entries' own phrasings.
+"""Which FAQ entry a question asks about — or whether it asks about the reform at all — learnt from
+examples.
 
 BM25 weighs a word by how rare it is, not by which entry it points to: 谁 and 哪个部门 are common words,
 yet they tell who-leads from the entry that merely names the same licence, and 多久 tells processing-time
-from the entry on the same step. A multinomial logistic regression over the FAQ's question and phrasings
-(about 530 sentences, 35 classes) learns those weights; the search lowers an FAQ candidate the classifier
-thinks less likely than its favourite in the ranking (search.py `CLASSIFIER_SHARE`), so it breaks the ties
-BM25 leaves between entries that share words. It cannot lift an entry that matches nothing, and it does not
-decide whether anything is found: the threshold applies to the match.
+from the entry on the same step. A multinomial logistic regression learns those weights from the FAQ's
+question and phrasings (about 530 sentences, one class per entry) and from questions the documents do not
+answer (one more class): NLU's `out_of_scope` examples (nlu_data/nlu/, about 220: taxes, trademarks,
+personal papers, chat), the questions that teach NLU to turn a message away.
+
+The search (search.py) uses it twice, and neither use can lift an entry that matches nothing:
+- among FAQ candidates, the classifier's favourite keeps its match in the ranking and the others give up
+  part of it (`CLASSIFIER_SHARE`), which breaks the ties BM25 leaves between entries that share words;
+- a question the classifier reads as out of scope is held to a higher threshold, one it reads as a policy
+  question to a lower one (`OUT_OF_SCOPE_SHIFT`).
 
 It reads a question as the search does (tokens.py): the words after the lexicon's mapping and the
 character bigrams of the content, so an applicant's word the lexicon knows counts as the documents' word.
 scikit-learn gives the model (TF-IDF features, L2-regularised, lbfgs: deterministic); training takes about
-0.4 s when the index is built and a question about half a millisecond.
+half a second when the index is built, and reading a question about half a millisecond.
 """
 
+import logging
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from backend.policies.faq import FaqEntry
 from backend.policies.tokens import PolicyTokenizer, Term
 
+log = logging.getLogger(__name__)
+
 # Inverse regularisation strength: a few phrasings per entry need little regularisation (1 to 100 score
 # within 0.006 of each other on the tuned part and the older holdouts).
 C = 10.0
 _GRAM = "#"  # marks a bigram feature apart from a one- or two-character word
+# An entity annotation in a Rasa example: [营业执照](licence) → 营业执照.
+_ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+# What the classifier says when it has learnt nothing about out-of-scope questions: no opinion.
+UNDECIDED = 0.5
 
 
 def features(terms: Iterable[Term], bigrams: Iterable[str]) -> list[str]:
@@ -35,32 +52,63 @@ def features(terms: Iterable[Term], bigrams: Iterable[str]) -> list[str]:
     return [w for term in terms for w in term] + [_GRAM + g for g in bigrams]
 
 
+def load_out_of_scope(nlu_dir: Path) -> list[str]:
+    """The text of every `out_of_scope` example in the Rasa NLU files of `nlu_dir`, annotations removed.
+    A missing directory gives none (the classifier then has no opinion on scope)."""
+    if not nlu_dir.is_dir():
+        log.warning("no NLU data in %s: the policy search learns no out-of-scope questions", nlu_dir)
+        return []
+    texts: list[str] = []
+    for path in sorted(nlu_dir.glob("*.yml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in raw.get("nlu") or []:
+            if item.get("intent") != "out_of_scope":
+                continue
+            for line in str(item.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):  # as Rasa reads the block: one example per "- " line
+                    texts.append(_ANNOTATION.sub(r"\1", line.strip()[2:]).strip())
+    return list(dict.fromkeys(texts))
+
+
 def _identity(document: list[str]) -> list[str]:
     return document
 
 
+@dataclass(frozen=True)
+class Reading:
+    # Each FAQ entry's probability relative to the likeliest of the entries asked about (1.0 for it).
+    likelihood: npt.NDArray[np.float64]
+    # The probability that the question is none of the FAQ's but one the documents do not answer.
+    out_of_scope: float
+
+
 class FaqClassifier:
-    def __init__(self, faq: Sequence[FaqEntry], tokenizer: PolicyTokenizer) -> None:
+    def __init__(
+        self, faq: Sequence[FaqEntry], tokenizer: PolicyTokenizer, out_of_scope: Sequence[str] = ()
+    ) -> None:
+        self._size = len(faq)
+        self._learnt_scope = bool(out_of_scope)
         examples: list[list[str]] = []
         labels: list[int] = []
-        for i, entry in enumerate(faq):
-            for text in (entry.question, *entry.phrasings):
-                text = tokenizer.correct(text)
-                examples.append(features(tokenizer.query_terms(text), tokenizer.query_bigrams(text)))
-                labels.append(i)
-        self._size = len(faq)
+        texts = [(i, t) for i, entry in enumerate(faq) for t in (entry.question, *entry.phrasings)]
+        for label, text in [*texts, *((self._size, t) for t in out_of_scope)]:
+            text = tokenizer.correct(text)
+            examples.append(features(tokenizer.query_terms(text), tokenizer.query_bigrams(text)))
+            labels.append(label)
         self._vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True)
         self._model = LogisticRegression(C=C, max_iter=3000)
-        if self._size > 1:  # one entry is a class of its own: nothing to tell apart
+        self._fitted = len(set(labels)) > 1  # one class alone: nothing to tell apart
+        if self._fitted:
             self._model.fit(self._vectorizer.fit_transform(examples), labels)
 
-    def likelihood(self, question: list[str], among: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-        """Each entry's probability relative to the likeliest of the entries `among` (1.0 for it), in FAQ
-        order."""
-        if self._size < 2:
-            return np.ones(self._size)
-        probabilities = np.asarray(
-            self._model.predict_proba(self._vectorizer.transform([question]))[0], dtype=np.float64
-        )
-        best = float(probabilities[among].max())
-        return probabilities / best
+    def read(self, question: list[str], among: npt.NDArray[np.bool_]) -> Reading:
+        """The question's reading; `among` marks the FAQ entries it is asked about (its candidates)."""
+        if not self._fitted:
+            return Reading(np.ones(self._size), UNDECIDED)
+        probabilities = np.zeros(self._size + 1)
+        vector = self._vectorizer.transform([question])
+        probabilities[self._model.classes_] = self._model.predict_proba(vector)[0]
+        entries = probabilities[: self._size]
+        best = float(entries[among].max()) if among.any() else 0.0
+        likelihood = entries / best if best > 0 else np.ones(self._size)
+        return Reading(likelihood, float(probabilities[self._size]) if self._learnt_scope else UNDECIDED)

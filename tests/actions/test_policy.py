@@ -45,11 +45,11 @@ async def test_the_menu_button_asks_for_the_question(api, applicant, domain):
 
 async def test_nothing_found_offers_the_faq_questions_it_may_mean(api, applicant, domain):
     ran = await run_action(
-        ActionPolicySearch(), tracker_state(applicant, "那个码扫出来是啥", "ask_policy"), domain
+        ActionPolicySearch(), tracker_state(applicant, "缺一两份材料能先办吗", "ask_policy"), domain
     )
     assert ran.texts == [f"{NOT_FOUND}\n\n{SUGGESTED.format(how='点按钮或回复对应的文字')}"]
-    qr_question = "营业执照、综合许可证上的二维码是做什么的？"
-    assert ran.buttons[0] == {"title": qr_question, "payload": qr_question}
+    question = "“容缺受理”指的是什么？"
+    assert ran.buttons[0] == {"title": question, "payload": question}
     assert ran.buttons[-1] == {"title": "转人工", "payload": "/request_human"}
 
 

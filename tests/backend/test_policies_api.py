@@ -37,9 +37,9 @@ async def test_search_that_finds_nothing_says_so(client: Client) -> None:
 
 
 async def test_search_below_the_threshold_suggests_faq_questions(client: Client) -> None:
-    status, body = await search(client, q="那个码扫出来是啥")
+    status, body = await search(client, q="缺一两份材料能先办吗")
     assert status == 200 and body["found"] is False and body["results"] == []
-    assert body["suggestions"][0]["id"] == "faq:qr-code"
+    assert body["suggestions"][0]["id"] == "faq:rongque-shouli"
     assert body["suggestions"][0]["title"]
 
 

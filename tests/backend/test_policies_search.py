@@ -1,11 +1,19 @@
 """The policy search: ranked, cited answers, and "nothing found" below the threshold."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from backend.policies import search
-from backend.policies.classifier import FaqClassifier, features
-from backend.policies.search import LONG_THRESHOLD, MAX_RESULTS, SUGGEST_THRESHOLD, PolicyIndex
+from backend.policies.classifier import UNDECIDED, FaqClassifier, features, load_out_of_scope
+from backend.policies.search import (
+    DEFAULT_NLU_DIR,
+    LONG_THRESHOLD,
+    MAX_RESULTS,
+    SUGGEST_THRESHOLD,
+    PolicyIndex,
+)
 from backend.policies.tokens import Lexicon, PolicyTokenizer
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
 
@@ -152,6 +160,7 @@ def test_limit_is_capped(index: PolicyIndex) -> None:
 
 
 def test_the_threshold_decides_what_is_found(index: PolicyIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "OUT_OF_SCOPE_SHIFT", 0.0)  # the classifier's part: its own test
     ranked, held_to = index.ranked_refs("政务服务中心周几上班")
     assert ranked and ranked[0][0] == "faq:window-and-hours" and held_to == index.threshold
     assert index.search("政务服务中心周几上班").found
@@ -189,10 +198,11 @@ def test_papers_an_application_asks_for_are_not_other_services(index: PolicyInde
 
 
 def test_below_the_threshold_the_faq_entries_it_may_mean_are_suggested(index: PolicyIndex) -> None:
-    result = index.search("那个码扫出来是啥")
+    result = index.search("缺一两份材料能先办吗")
     assert not result.found and not result.results
-    assert result.suggestions[0].id == "faq:qr-code"
-    assert all(SUGGEST_THRESHOLD <= s.score < index.threshold for s in result.suggestions)
+    assert result.suggestions[0].id == "faq:rongque-shouli"
+    _, held_to = index.ranked_refs("缺一两份材料能先办吗")
+    assert all(SUGGEST_THRESHOLD <= s.score < held_to for s in result.suggestions)
     # A tapped suggestion asks the entry's own question, which must find that entry.
     for suggestion in result.suggestions:
         assert index.search(suggestion.title).results[0].id == suggestion.id
@@ -209,9 +219,12 @@ def test_nothing_is_suggested_when_found_or_far_off(index: PolicyIndex) -> None:
     assert index.search("公积金怎么提取").suggestions == []
 
 
-def test_a_long_question_needs_less_of_a_match_when_what_it_covers_is_plenty(index: PolicyIndex) -> None:
+def test_a_long_question_needs_less_of_a_match_when_what_it_covers_is_plenty(
+    index: PolicyIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Situation and filler words dilute the share a long question's answer covers; what the answer does
     # cover is more evidence than one rare word, so a lower share is enough.
+    monkeypatch.setattr(search, "OUT_OF_SCOPE_SHIFT", 0.0)  # the classifier's part: its own test
     question = "我在城里开了个小饭馆，材料都交到大厅一个窗口，后面是不是不用我再一个个部门跑了"
     ranked, held_to = index.ranked_refs(question)
     assert LONG_THRESHOLD <= held_to < index.threshold
@@ -234,16 +247,62 @@ def test_the_faq_classifier_favours_each_entry_for_its_own_question(index: Polic
     every = np.ones(len(index.faq), dtype=bool)
     for i, entry in enumerate(index.faq):
         text = tokenizer.correct(entry.question)
-        likelihood = index._classifier.likelihood(
+        likelihood = index._classifier.read(
             features(tokenizer.query_terms(text), tokenizer.query_bigrams(text)), every
-        )
+        ).likelihood
         assert likelihood[i] == 1.0, entry.question
         assert np.all(likelihood <= 1.0)
 
 
-def test_a_single_entry_faq_needs_no_classifier(index: PolicyIndex) -> None:
-    one = FaqClassifier(index.faq[:1], index.tokenizer)
-    assert one.likelihood(["证照联办"], np.ones(1, dtype=bool)).tolist() == [1.0]
+def test_a_single_entry_faq_and_no_out_of_scope_examples_need_no_classifier(index: PolicyIndex) -> None:
+    reading = FaqClassifier(index.faq[:1], index.tokenizer).read(["证照联办"], np.ones(1, dtype=bool))
+    assert reading.likelihood.tolist() == [1.0]
+    assert reading.out_of_scope == UNDECIDED
+
+
+def test_out_of_scope_examples_are_read_from_the_nlu_data(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text(
+        """version: "3.1"
+nlu:
+  - intent: out_of_scope
+    examples: |
+      - [营业执照](licence)拿到了，每个月咋报税
+      - 今天星期几
+  - intent: ask_policy
+    examples: |
+      - 什么是容缺受理
+""",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.yml").write_text(
+        "nlu:\n  - intent: out_of_scope\n    examples: |\n      - 今天星期几\n      - 讲个笑话\n",
+        encoding="utf-8",
+    )
+    assert load_out_of_scope(tmp_path) == ["营业执照拿到了，每个月咋报税", "今天星期几", "讲个笑话"]
+    assert load_out_of_scope(tmp_path / "missing") == []
+    assert len(load_out_of_scope(DEFAULT_NLU_DIR)) > 100  # the product's: NLU's out-of-scope examples
+
+
+@pytest.mark.parametrize(
+    ("question", "higher"),
+    [
+        ("经营范围该怎么写才不会被驳回", True),  # a business's matter the documents do not answer
+        ("开药店需要配几个执业药师", True),
+        ("对综合许可证的审批决定不服 要复议该找谁", False),  # zibo-2020-42 §二(三)
+        ("我就卖点日用百货，不涉及啥许可，有执照就够了吗", False),  # suixian-2022-21 §二(一)1
+    ],
+)
+def test_a_question_the_classifier_reads_as_out_of_scope_is_held_to_more(
+    index: PolicyIndex, monkeypatch: pytest.MonkeyPatch, question: str, higher: bool
+) -> None:
+    ranked, held_to = index.ranked_refs(question)
+    monkeypatch.setattr(search, "OUT_OF_SCOPE_SHIFT", 0.0)
+    same_ranking, by_match_alone = index.ranked_refs(question)
+    assert ranked == same_ranking  # it moves the threshold, not the candidates
+    assert (held_to > by_match_alone) is higher
+    passes = bool(ranked) and ranked[0][1] >= held_to
+    assert passes is not higher  # each of these is decided by the classifier's part
+    assert (bool(ranked) and ranked[0][1] >= by_match_alone) is higher
 
 
 @pytest.mark.parametrize(
