@@ -29,6 +29,9 @@ afresh on a new machine, all 1146 / 351 0.784 / 0.852 / 0.912 (986 searched), tu
 0.940 (535). The new entries' 26 phrasings then became ask_policy examples (scripts/faq_nlu.py): all 0.773 /
 0.839 / 0.915 (964), tuned 0.806 / 0.865 / 0.940 (525); 120 questions changed intent either way, none of it
 aimed at them.
+Session 11 (round 12 added 75 / 25 questions; an FAQ classifier orders FAQ entries and moves the threshold
+by its out-of-scope reading; NLU's data unchanged): all 1221 / 376 0.797 / 0.859 / 0.912 (1019 searched),
+tuned 650 / 196 0.823 / 0.883 / 0.949 (557).
 """
 
 from pathlib import Path
@@ -61,7 +64,7 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
 @pytest.mark.timeout(1800)  # a training run when the data changed (make test trains first: then none)
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected", "searched"),
-    [(None, 0.72, 0.78, 0.89, 0.78), ("tuned", 0.75, 0.81, 0.92, 0.80)],
+    [(None, 0.75, 0.81, 0.89, 0.78), ("tuned", 0.78, 0.84, 0.92, 0.80)],
 )
 def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
