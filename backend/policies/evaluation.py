@@ -27,6 +27,7 @@ SECTIONS = {
     "holdout_9": "holdout-9",
     "holdout_10": "holdout-10",
     "holdout_11": "holdout-11",
+    "holdout_12": "holdout-12",
 }
 
 

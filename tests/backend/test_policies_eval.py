@@ -93,7 +93,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.out_of_scope) >= 20
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
-        "holdout-8", "holdout-9", "holdout-10", "holdout-11",
+        "holdout-8", "holdout-9", "holdout-10", "holdout-11", "holdout-12",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -113,6 +113,8 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.part("holdout-10").out_of_scope) >= 13
     assert len(eval_set.part("holdout-11").questions) >= 38
     assert len(eval_set.part("holdout-11").out_of_scope) >= 13
+    assert len(eval_set.part("holdout-12").questions) >= 54
+    assert len(eval_set.part("holdout-12").out_of_scope) >= 16
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
