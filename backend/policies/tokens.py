@@ -40,6 +40,12 @@ _HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 # (项, 批, 天, 次) and of papers (张, 份, 套) are left alone: "首批18项", "几天办结", "交几套材料"
 # are what a question asks.
 _COUNT = re.compile(r"[一二两三四五六七八九十几好每半]+[个辆台位名件家间把只栋]")
+# A time of day (十二点, 一点半, 8点): a question that names one asks about the window's hours, as 几点 does.
+# A bare 一点 or 一点多 is left alone: it is as often "a little" (快一点, 多一点) as one o'clock.
+_CLOCK = re.compile(r"(?:[两三四五六七八九十]|十[一二]|[一二](?=点[半钟]))点(?:半|钟|多)?")
+# jieba cuts a clock time written in digits apart (5 / 点半), so it is replaced before the cut.
+_DIGIT_CLOCK = re.compile(r"(?<![\d.])\d{1,2}点(?:半|钟|多)?")
+_CLOCK_AS = "几点"
 # Spaces next to a Chinese character: the documents put them around numbers ("市场准入 0.5 日办", "18 项"),
 # applicants do not ("0.5日办"), and jieba would cut the dictionary word apart at the space.
 _LOOSE_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=\w)|(?<=\w)\s+(?=[\u4e00-\u9fff])")
@@ -130,8 +136,8 @@ class PolicyTokenizer:
         is 名称变更, and its 名字 made "你叫什么名字" a question about changing a licence."""
         text = _squeeze(text)
         words = [w for w in (self._normalise(t) for t in self._jieba.cut_for_search(text, HMM=False)) if w]
-        cut = (raw.strip().lower() for raw in self._jieba.cut(text, HMM=False))
-        mapped = [word for word in cut if word in self.lexicon.synonyms]
+        cut = (raw.strip().lower() for raw in self._jieba.cut(self._clock(text), HMM=False))
+        mapped = [key for key in (self._key(word) for word in cut) if key in self.lexicon.synonyms]
         words = [w for w in words if not any(w != m and w in m for m in mapped)]
         extra = [w for term in self.query_terms(text) for w in term if w not in words]
         return words + extra
@@ -141,8 +147,8 @@ class PolicyTokenizer:
         (药店 → 药店 | 药品经营). A term that repeats words of an earlier one is dropped (几天能办完)."""
         out: list[Term] = []
         seen: set[str] = set()
-        for raw in self._jieba.cut(_squeeze(text), HMM=False):
-            word = raw.strip().lower()
+        for raw in self._jieba.cut(self._clock(_squeeze(text)), HMM=False):
+            word = self._key(raw.strip().lower())
             if word in self.lexicon.synonyms:
                 term = self._mapped(self.lexicon.synonyms[word])
             else:
@@ -152,6 +158,13 @@ class PolicyTokenizer:
                 out.append(term)
                 seen.update(term)
         return out
+
+    def _clock(self, text: str) -> str:
+        return _DIGIT_CLOCK.sub(_CLOCK_AS, text) if _CLOCK_AS in self.lexicon.synonyms else text
+
+    def _key(self, word: str) -> str:
+        """The lexicon key a cut word is looked up by: itself, or 几点 for a time of day."""
+        return _CLOCK_AS if _CLOCK.fullmatch(word) and _CLOCK_AS in self.lexicon.synonyms else word
 
     def _typo_patterns(self) -> dict[str, str]:
         """Each domain word with one character masked → the word, where that pattern belongs to one word

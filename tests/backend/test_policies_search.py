@@ -325,3 +325,14 @@ def test_the_faq_classifier_orders_entries_bm25_leaves_tied(
     assert ranked_with[0] != ranked_without[0]
     assert sorted(ranked_with[0]) == sorted(ranked_without[0])
     assert ranked_with[1] == ranked_without[1]
+
+
+@pytest.mark.parametrize("question", ["中午十二点多过去能办不", "下午5点半还有人吗", "早上八点钟开门不"])
+def test_a_time_of_day_is_read_as_asking_for_the_hours(index: PolicyIndex, question: str) -> None:
+    assert ("办公时间",) in index.tokenizer.query_terms(question)
+    assert index.search(question).results[0].id == "faq:window-and-hours"
+
+
+def test_a_little_is_not_one_o_clock(index: PolicyIndex) -> None:
+    for question in ("审批能不能快一点", "材料能少一点吗", "0.5日办是啥"):
+        assert ("办公时间",) not in index.tokenizer.query_terms(question), question
