@@ -60,6 +60,11 @@ holdout-2 0.855, 0.927, 0.938; holdout-3 0.750, 0.867, 0.800; holdout-4 0.850, 0
 0.800, 0.917, 0.833; holdout-6 0.817, 0.883, 0.882; holdout-7 0.804, 0.857, 0.900; holdout-8 0.857,
 0.946, 0.778; holdout-9 0.842, 0.895, 0.875; holdout-10 0.727, 0.818, 0.923; holdout-11 0.816, 0.842,
 0.769 (0.789, 0.842, 0.692 before the round).
+Round 13 added a dev batch (54 / 16) and holdout-12 (54 / 16), asked for unusual angles; after its lexicon
+words (a time of day, family words as filler, 动画片, 刷卡 …): all 1329 / 408: 0.823, 0.899, 0.873; tuned
+704 / 212: 0.838, 0.913, 0.901 (dev batch 0.648, 0.704, 0.688 → 0.704, 0.759, 0.688); holdout-6 0.800,
+0.883, 0.882; holdout-7 0.804, 0.839, 0.900; holdout-11 0.816, 0.868, 0.769; holdout-12 0.722, 0.796,
+0.750 (0.741, 0.796, 0.750 before the round).
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -147,6 +152,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
         ("holdout-9", 0.80, 0.86, 0.81),
         ("holdout-10", 0.70, 0.79, 0.88),
         ("holdout-11", 0.78, 0.81, 0.72),
+        ("holdout-12", 0.69, 0.76, 0.68),
     ],
 )
 def test_accuracy_floors(
