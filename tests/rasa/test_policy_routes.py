@@ -31,9 +31,11 @@ afresh on a new machine, all 1146 / 351 0.784 / 0.852 / 0.912 (986 searched), tu
 aimed at them.
 Session 11 (round 12 added 75 / 25 questions; an FAQ classifier orders FAQ entries and moves the threshold
 by its out-of-scope reading; NLU's data unchanged): all 1221 / 376 0.797 / 0.859 / 0.912 (1019 searched),
-tuned 650 / 196 0.823 / 0.883 / 0.949 (557). Four ask_policy examples (pinyin slips, who is in charge), then
-round 13's 140 questions: all 1329 / 408 0.797 / 0.861 / 0.919 (1121 searched), tuned 704 / 212 0.817 /
-0.879 / 0.943 (606).
+tuned 650 / 196 0.823 / 0.883 / 0.949 (557). Round 13's 140 questions (harder out-of-scope ones among
+them): all 1329 / 408 0.784 / 0.847 / 0.897 (1112 searched), tuned 704 / 212 0.807 / 0.865 / 0.934 (603).
+Four ask_policy examples for pinyin slips (证照连办) were tried and reverted: with them NLU read 设施设备清单后面
+再补可以吗 as ask_policy, not commit_material (tests/rasa/test_e2e.py). The rejection floors sit lower than
+before because round 13's out-of-scope questions are harder, not because NLU changed.
 """
 
 from pathlib import Path
@@ -66,7 +68,7 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
 @pytest.mark.timeout(1800)  # a training run when the data changed (make test trains first: then none)
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected", "searched"),
-    [(None, 0.75, 0.81, 0.89, 0.78), ("tuned", 0.78, 0.84, 0.92, 0.80)],
+    [(None, 0.75, 0.81, 0.87, 0.78), ("tuned", 0.77, 0.83, 0.91, 0.80)],
 )
 def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
