@@ -21,18 +21,17 @@ half a second when the index is built, and reading a question about half a milli
 """
 
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from backend.policies.faq import FaqEntry
+from backend.policies.nlu_data import intent_examples
 from backend.policies.tokens import PolicyTokenizer, Term
 
 log = logging.getLogger(__name__)
@@ -41,8 +40,6 @@ log = logging.getLogger(__name__)
 # within 0.006 of each other on the tuned part and the older holdouts).
 C = 10.0
 _GRAM = "#"  # marks a bigram feature apart from a one- or two-character word
-# An entity annotation in a Rasa example: [营业执照](licence) → 营业执照.
-_ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 # What the classifier says when it has learnt nothing about out-of-scope questions: no opinion.
 UNDECIDED = 0.5
 
@@ -58,15 +55,12 @@ def load_out_of_scope(nlu_dir: Path) -> list[str]:
     if not nlu_dir.is_dir():
         log.warning("no NLU data in %s: the policy search learns no out-of-scope questions", nlu_dir)
         return []
-    texts: list[str] = []
-    for path in sorted(nlu_dir.glob("*.yml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for item in raw.get("nlu") or []:
-            if item.get("intent") != "out_of_scope":
-                continue
-            for line in str(item.get("examples") or "").splitlines():
-                if line.strip().startswith("- "):  # as Rasa reads the block: one example per "- " line
-                    texts.append(_ANNOTATION.sub(r"\1", line.strip()[2:]).strip())
+    texts = (
+        text
+        for path in sorted(nlu_dir.glob("*.yml"))
+        for intent, text in intent_examples(path)
+        if intent == "out_of_scope"
+    )
     return list(dict.fromkeys(texts))
 
 
