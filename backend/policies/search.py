@@ -409,7 +409,7 @@ class PolicyIndex:
         threshold = self.question_threshold(weight, out_of_scope=out_of_scope)
         hits = [self._hit(c) for c in ranked[:limit] if c.score >= threshold]
         # Suggestions need more of a question the classifier reads as out of scope, as answers do.
-        bar = SUGGEST_THRESHOLD + max(0.0, OUT_OF_SCOPE_SHIFT * (out_of_scope - UNDECIDED))
+        bar = SUGGEST_THRESHOLD + max(0.0, _scope_shift(out_of_scope))
         suggestions = (
             []
             if hits
@@ -435,7 +435,7 @@ class PolicyIndex:
         threshold = self.threshold if threshold is None else threshold
         if weight > 0:
             threshold = min(threshold, max(LONG_THRESHOLD, EVIDENCE_MIN / weight))
-        return max(LONG_THRESHOLD, threshold + OUT_OF_SCOPE_SHIFT * (out_of_scope - UNDECIDED))
+        return max(LONG_THRESHOLD, threshold + _scope_shift(out_of_scope))
 
     def _rank(self, query: str) -> tuple[list[_Candidate], float, float]:
         """The candidates, best first, the question's weight (the sum of its terms' weights) and the
@@ -629,6 +629,11 @@ def neighbour_credit(similarity: float) -> float:
     """From nothing at NEIGHBOUR_MIN to NEIGHBOUR_CREDIT for the same word: similarity just above the
     minimum is common between words that are merely related (明天 → 节假日)."""
     return NEIGHBOUR_CREDIT * (similarity - NEIGHBOUR_MIN) / (1 - NEIGHBOUR_MIN)
+
+
+def _scope_shift(out_of_scope: float) -> float:
+    """How far the classifier's out-of-scope reading moves a question's bar (negative: lowers it)."""
+    return OUT_OF_SCOPE_SHIFT * (out_of_scope - UNDECIDED)
 
 
 def _floor(score: float) -> float:

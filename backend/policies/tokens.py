@@ -128,6 +128,8 @@ class PolicyTokenizer:
         self._domain = frozenset(dictionary) | lexicon.reform | lexicon.other_services
         self._domain |= {w for targets in lexicon.synonyms.values() for w in targets}
         self._typos = self._typo_patterns()
+        # A time of day is read as 几点 only where the lexicon maps 几点 (checked once, not per word).
+        self._reads_clock = _CLOCK_AS in lexicon.synonyms
 
     def passage_tokens(self, text: str) -> list[str]:
         """Search-mode words, plus the documents' words for any applicant word in the text (FAQ phrasings
@@ -160,11 +162,11 @@ class PolicyTokenizer:
         return out
 
     def _clock(self, text: str) -> str:
-        return _DIGIT_CLOCK.sub(_CLOCK_AS, text) if _CLOCK_AS in self.lexicon.synonyms else text
+        return _DIGIT_CLOCK.sub(_CLOCK_AS, text) if self._reads_clock else text
 
     def _key(self, word: str) -> str:
         """The lexicon key a cut word is looked up by: itself, or 几点 for a time of day."""
-        return _CLOCK_AS if _CLOCK.fullmatch(word) and _CLOCK_AS in self.lexicon.synonyms else word
+        return _CLOCK_AS if self._reads_clock and _CLOCK.fullmatch(word) else word
 
     def _typo_patterns(self) -> dict[str, str]:
         """Each domain word with one character masked → the word, where that pattern belongs to one word
