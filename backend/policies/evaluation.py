@@ -28,6 +28,7 @@ SECTIONS = {
     "holdout_10": "holdout-10",
     "holdout_11": "holdout-11",
     "holdout_12": "holdout-12",
+    "holdout_13": "holdout-13",
 }
 
 

