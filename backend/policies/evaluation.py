@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from backend.policies.search import PolicyIndex
+from backend.policies.search import FIRST, PolicyIndex
 
 # The file's sections, in the order they were written: the root was tuned on; each holdout block was
 # written before a round of search changes and is reported on its own (see the file's header).
@@ -124,7 +124,7 @@ def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = No
 def _first_three(index: PolicyIndex, q: str, threshold: float) -> list[tuple[str, float]]:
     """The first three results, those that pass the threshold this question is held to."""
     candidates, held_to = index.ranked_refs(q, threshold)
-    return [(ref, score) for ref, score in candidates[:3] if score >= held_to]
+    return [(ref, score) for ref, score in candidates[:FIRST] if score >= held_to]
 
 
 def _answered(index: PolicyIndex, q: str, threshold: float) -> tuple[str, float] | None:

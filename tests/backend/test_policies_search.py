@@ -236,6 +236,22 @@ def test_a_long_question_needs_less_of_a_match_when_what_it_covers_is_plenty(
     assert index.question_threshold(0.0) == index.threshold
 
 
+def test_a_story_first_message_is_answered_from_its_question_clause(
+    index: PolicyIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story = "我们村去年搞了个合作社卖土特产，今年想开个直播间，证照联办是啥意思"
+    with monkeypatch.context() as patch:
+        patch.setattr(search, "STORY_LENGTH", 1000)  # read as a whole only
+        assert not index.search(story).found
+    found = index.search(story)
+    assert found.results[0].id == "faq:what-is-zhengzhao-lianban"
+    assert index.ranked_refs(story)[0][0][0] == "faq:what-is-zhengzhao-lianban"
+    # A story that asks nothing of the documents finds nothing clause by clause either.
+    assert not index.search("我跟对象周末想带孩子去蒙山玩两天，住一晚上，那边的农家乐哪家好吃").found
+    # A short message is never cut up: 证照联办 alone would be found.
+    assert not index.search("证照联办，天气咋样").found
+
+
 def test_a_fee_question_is_not_answered_with_the_free_agent_service(index: PolicyIndex) -> None:
     # It used to get the 帮办代办 entry, whose answer begins "有。" — yes, it costs, then 不收费.
     assert index.search("办这个要花钱吗").results[0].id == "faq:fees"

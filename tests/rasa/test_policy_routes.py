@@ -33,9 +33,9 @@ Session 11 (round 12 added 75 / 25 questions; an FAQ classifier orders FAQ entri
 by its out-of-scope reading; NLU's data unchanged): all 1221 / 376 0.797 / 0.859 / 0.912 (1019 searched),
 tuned 650 / 196 0.823 / 0.883 / 0.949 (557). Round 13's 140 questions (harder out-of-scope ones among
 them): all 1329 / 408 0.784 / 0.847 / 0.897 (1112 searched), tuned 704 / 212 0.807 / 0.865 / 0.934 (603).
-Four ask_policy examples for pinyin slips (证照连办) were tried and reverted: with them NLU read 设施设备清单后面
-再补可以吗 as ask_policy, not commit_material (tests/rasa/test_e2e.py). The rejection floors sit lower than
-before because round 13's out-of-scope questions are harder, not because NLU changed.
+Four ask_policy examples for pinyin slips (证照连办) were tried and reverted: with them NLU read
+设施设备清单后面再补可以吗 as ask_policy, not commit_material (tests/rasa/test_e2e.py). The rejection floors
+sit lower than before because round 13's out-of-scope questions are harder, not because NLU changed.
 """
 
 from pathlib import Path
