@@ -13,7 +13,7 @@ What applicants type on a phone needs three more things:
 - mistyped words: a pinyin keyboard puts a wrong character of the same sound into a word (证照联半,
   容却受理) and jieba cuts the word into single characters that carry nothing. `correct` puts a domain
   word of 3–6 characters right when one character differs, sounds the same (pypinyin) and no other
-  domain word fits;
+  domain word of that sound fits (留个一 → 六个一, though ?个一 also fits 五个一);
 - character bigrams, a second view of the text for the search (`passage_bigrams`, `query_bigrams`): they
   still see a word inside a compound jieba keeps whole (卫生许可证 in 公共场所卫生许可证);
 - other services: the documents list other windows and chains (公积金, 社保, 户籍 …) without describing
@@ -168,25 +168,25 @@ class PolicyTokenizer:
         """The lexicon key a cut word is looked up by: itself, or 几点 for a time of day."""
         return _CLOCK_AS if self._reads_clock and _CLOCK.fullmatch(word) else word
 
-    def _typo_patterns(self) -> dict[str, str]:
-        """Each domain word with one character masked → the word, where that pattern belongs to one word
-        alone. Only words of 3 to 6 characters: in a two-character word one wrong character leaves too
-        little to go on (联半 could be 联办, 联合 …)."""
+    def _typo_patterns(self) -> dict[str, tuple[str, ...]]:
+        """Each domain word with one character masked → the words of that pattern (?个一: 五个一, 六个一).
+        Only words of 3 to 6 characters: in a two-character word one wrong character leaves too little
+        to go on (联半 could be 联办, 联合 …)."""
         masked: dict[str, set[str]] = {}
         for word in self._domain:
             if _TYPO_MIN <= len(word) <= _TYPO_MAX and _HAN_ONLY.fullmatch(word):
                 for i in range(len(word)):
                     masked.setdefault(word[:i] + "?" + word[i + 1 :], set()).add(word)
-        return {key: words.pop() for key, words in masked.items() if len(words) == 1}
+        return {key: tuple(sorted(words)) for key, words in masked.items()}
 
     def correct(self, text: str) -> str:
         """The question with mistyped domain words put right. A pinyin keyboard puts a wrong character of
         the same sound into a word, and the cut then leaves a character standing alone: where one
         character of a run around it (not a stop word, not a lexicon word), swapped for one that sounds
-        the same, completes a domain word of 3 to 6 characters, and that word is the only one the pattern
-        fits, it is swapped (证照联半 → 证照联办, 容却受理 → 容缺受理, 许可症 → 许可证, 二微码 → 二维码); the
-        longest word wins. The sound is what tells a slip from a different word: 申请卡在 is not 申请表,
-        电脑 not 电掌."""
+        the same, completes a domain word of 3 to 6 characters, and that word is the only one of that
+        sound the pattern fits, it is swapped (证照联半 → 证照联办, 容却受理 → 容缺受理, 许可症 → 许可证,
+        二微码 → 二维码); the longest word wins. The sound is what tells a slip from a different word:
+        申请卡在 is not 申请表, 电脑 not 电掌."""
         fixes: list[tuple[int, int, str]] = []
         offset = 0
         for raw in self._jieba.cut(text, HMM=False):
@@ -212,9 +212,12 @@ class PolicyTokenizer:
                     before, after = window[:j], window[j + 1 :]
                     if not (before and after) and before + after in self._domain:
                         continue  # a whole word and the next one's first character (三联办跟 …)
-                    word = self._typos.get(f"{before}?{after}")
-                    if word and sound_alike(window[j], word[j]):
-                        return start, start + length, word
+                    # Of the words the pattern fits, the one the typed character sounds like: 留个一 is
+                    # 六个一, not 五个一. Two that sound alike leave it as typed.
+                    pattern = f"{before}?{after}"
+                    fits = [w for w in self._typos.get(pattern, ()) if sound_alike(window[j], w[j])]
+                    if len(fits) == 1:
+                        return start, start + length, fits[0]
         return None
 
     def parts(self, word: str) -> list[tuple[str, Term]]:

@@ -54,6 +54,9 @@ def test_a_curated_answer_comes_first_with_all_its_sources(index: PolicyIndex) -
         ("能不能把证快递到家", "faq:mail-delivery"),  # 快递 → 寄递
         ("换法人了要重新办许可证吗", "faq:change-and-cancel"),  # 法人 → 法定代表人
         ("什么是容缺受理", "faq:rongque-shouli"),
+        ("临沂政务中心以前各部门的窗口还留着吗", "linyi-2018-188#1-2-p4"),  # 留着 → 保留
+        ("开个民宿带吃饭的，能不能打包一起办", "linyi-2018-168#2-2-1"),  # 打包 → 套餐 一链办理
+        ("证照联办到底是啥，听了半天也没懂", "faq:what-is-zhengzhao-lianban"),  # 听了半天: not 0.5日办
     ],
 )
 def test_applicants_words_meet_the_documents_words(index: PolicyIndex, question: str, expected: str) -> None:
@@ -111,6 +114,9 @@ def test_another_service_asked_about_within_the_reform_is_answered(index: Policy
         ("容却受理", "容缺受理"),
         # the slip glued to its other neighbour by the cut (二/微码)
         ("执照上的二微码有啥用", "执照上的二维码有啥用"),
+        # the pattern fits two words (?个一: 五个一, 六个一); the sound tells which
+        ("淄博说的那个留个一是啥", "淄博说的那个六个一是啥"),
+        ("伍个一指的啥", "五个一指的啥"),
         # left alone: nothing mistyped, or the lone character starts the next word
         ("三联办跟证照联办一样吗", "三联办跟证照联办一样吗"),
         ("开舞厅得办卫生证吗", "开舞厅得办卫生证吗"),
