@@ -15,7 +15,9 @@ The search (search.py) uses it twice, and neither use can lift an entry that mat
   question to a lower one (`OUT_OF_SCOPE_SHIFT`).
 
 It reads a question as the search does (tokens.py): the words after the lexicon's mapping and the
-character bigrams of the content, so an applicant's word the lexicon knows counts as the documents' word.
+character bigrams of the content, so an applicant's word the lexicon knows counts as the documents' word;
+and, unlike the search, the stop words a question is asked with (lexicon `question_words`: 谁, 多少,
+什么时候), which tell who-leads, fees and processing-time apart where the other words are shared.
 scikit-learn gives the model (TF-IDF features, L2-regularised, lbfgs: deterministic); training takes about
 half a second when the index is built, and reading a question about half a millisecond.
 """
@@ -40,13 +42,21 @@ log = logging.getLogger(__name__)
 # within 0.006 of each other on the tuned part and the older holdouts).
 C = 10.0
 _GRAM = "#"  # marks a bigram feature apart from a one- or two-character word
+_ASKED = "?"  # marks a question word (谁, 多少), which the words of the match leave out
 # What the classifier says when it has learnt nothing about out-of-scope questions: no opinion.
 UNDECIDED = 0.5
 
 
-def features(terms: Iterable[Term], bigrams: Iterable[str]) -> list[str]:
-    """A question's features: its (mapped) words and its character bigrams."""
-    return [w for term in terms for w in term] + [_GRAM + g for g in bigrams]
+def features(terms: Iterable[Term], bigrams: Iterable[str], asked: Iterable[str] = ()) -> list[str]:
+    """A question's features: its (mapped) words, its character bigrams and the question words it is
+    asked with."""
+    return [w for term in terms for w in term] + [_GRAM + g for g in bigrams] + [_ASKED + w for w in asked]
+
+
+def read_features(tokenizer: PolicyTokenizer, text: str) -> list[str]:
+    """The features of a (corrected) question, as the classifier learns and reads them."""
+    terms, bigrams = tokenizer.query_terms(text), tokenizer.query_bigrams(text)
+    return features(terms, bigrams, tokenizer.question_words(text))
 
 
 def load_out_of_scope(nlu_dir: Path) -> list[str]:
@@ -87,7 +97,7 @@ class FaqClassifier:
         texts = [(i, t) for i, entry in enumerate(faq) for t in (entry.question, *entry.phrasings)]
         for label, text in [*texts, *((self._size, t) for t in out_of_scope)]:
             text = tokenizer.correct(text)
-            examples.append(features(tokenizer.query_terms(text), tokenizer.query_bigrams(text)))
+            examples.append(read_features(tokenizer, text))
             labels.append(label)
         self._vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True)
         self._model = LogisticRegression(C=C, max_iter=3000)

@@ -234,7 +234,7 @@ class _Question:
     # The bigram view's share of the match (0 when the word view read the whole question).
     char_share: float
     words: set[str]
-    # What the FAQ classifier reads: the question's words and bigrams (classifier.features).
+    # What the FAQ classifier reads: the question's words, bigrams and question words (classifier.features).
     features: list[str]
 
     def blend(self, words: Vector, chars: Vector) -> Vector:
@@ -491,7 +491,7 @@ class PolicyIndex:
             CHAR_SHARE if unread and grams else 0.0,
             # Its words including search-mode sub-words: 行业综合许可证 also covers 综合许可证.
             {w for term in terms for w in term.words} | set(self._tokenizer.passage_tokens(query)),
-            features(word_terms, bigrams),
+            features(word_terms, bigrams, self._tokenizer.question_words(query)),
         )
         faq, out_of_scope = self._faq_candidates(question)
         ranked = [*faq, *self._passage_candidates(question)]

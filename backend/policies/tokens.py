@@ -77,6 +77,9 @@ class Lexicon:
     # Words that name the reform itself: with one of them, a question about another service is a question
     # about the reform (一链办理包括公积金吗).
     reform: frozenset[str] = frozenset()
+    # Stop words a question is asked with (谁, 多少, 什么时候): nothing for the match, yet they tell FAQ
+    # entries apart (who leads, what it costs, how long), so the FAQ classifier reads them.
+    question_words: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: Path) -> "Lexicon":
@@ -89,6 +92,7 @@ class Lexicon:
             | _words(raw.get("personal_documents"))
             | _words(raw.get("other_matters")),
             _words(raw.get("reform")),
+            _words(raw.get("question_words")),
         )
 
 
@@ -233,6 +237,11 @@ class PolicyTokenizer:
             elif normalised := self._normalise(part):
                 out.append((part, (normalised,)))
         return out
+
+    def question_words(self, text: str) -> list[str]:
+        """The lexicon's question words in the text, in order (the cut's whole words only)."""
+        cut = (raw.strip() for raw in self._jieba.cut(_squeeze(text), HMM=False))
+        return [word for word in cut if word in self.lexicon.question_words]
 
     def has_loose_characters(self, text: str) -> bool:
         """Whether the cut leaves a character standing alone that carries nothing for the word view."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backend.policies import search
-from backend.policies.classifier import UNDECIDED, FaqClassifier, features, load_out_of_scope
+from backend.policies.classifier import UNDECIDED, FaqClassifier, load_out_of_scope, read_features
 from backend.policies.search import (
     DEFAULT_NLU_DIR,
     LONG_THRESHOLD,
@@ -268,12 +268,27 @@ def test_the_faq_classifier_favours_each_entry_for_its_own_question(index: Polic
     tokenizer = index.tokenizer
     every = np.ones(len(index.faq), dtype=bool)
     for i, entry in enumerate(index.faq):
-        text = tokenizer.correct(entry.question)
         likelihood = index._classifier.read(
-            features(tokenizer.query_terms(text), tokenizer.query_bigrams(text)), every
+            read_features(tokenizer, tokenizer.correct(entry.question)), every
         ).likelihood
         assert likelihood[i] == 1.0, entry.question
         assert np.all(likelihood <= 1.0)
+
+
+def test_the_faq_classifier_reads_the_question_words_the_match_drops(index: PolicyIndex) -> None:
+    tokenizer = index.tokenizer
+    assert tokenizer.question_words("证照联办是谁负责，要交多少") == ["谁", "多少"]
+    assert tokenizer.question_words("归谁管") == []  # a lexicon word (谁管 → 牵头 负责) says it already
+    # Two entries whose phrasings differ only in the question word: only that can tell them apart.
+    template = index.faq[0]
+    who = template.model_copy(update={"id": "who", "question": "证照联办找谁", "phrasings": ("联办是谁",)})
+    cost = template.model_copy(
+        update={"id": "cost", "question": "证照联办多少", "phrasings": ("联办要多少",)}
+    )
+    classifier = FaqClassifier([who, cost], tokenizer)
+    both = np.ones(2, dtype=bool)
+    assert classifier.read(read_features(tokenizer, "联办到底谁"), both).likelihood[1] < 0.5
+    assert classifier.read(read_features(tokenizer, "联办到底多少"), both).likelihood[0] < 0.5
 
 
 def test_a_single_entry_faq_and_no_out_of_scope_examples_need_no_classifier(index: PolicyIndex) -> None:
