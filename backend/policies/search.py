@@ -352,7 +352,8 @@ class PolicyIndex:
         self._faq_words = self._word_field([t for _, t in phrasings], b=0.0)
         self._faq_chars = self._char_field([t for _, t in phrasings], b=0.0)
         self._answer_words = self._word_field([entry.answer for entry in faq], b=ANSWER_B)
-        self._classifier = FaqClassifier(faq, tokenizer, out_of_scope)
+        rows = [" ".join((p.section_path[-1], p.text)) for p in self._passages if p.kind == "table_row"]
+        self._classifier = FaqClassifier(faq, tokenizer, out_of_scope, in_scope=rows)
         self._unknown_weight = self._passage_words.max_idf
         self._neighbours = _Neighbours(vectors, *self._neighbour_vocabulary(vectors)) if vectors else None
 

@@ -291,6 +291,19 @@ def test_the_faq_classifier_reads_the_question_words_the_match_drops(index: Poli
     assert classifier.read(read_features(tokenizer, "联办到底多少"), both).likelihood[0] < 0.5
 
 
+def test_the_classifier_reads_a_licence_the_documents_list_as_more_in_scope(index: PolicyIndex) -> None:
+    # NLU's out-of-scope examples ask about many industries' licences the documents do not list (烟草,
+    # 网吧); the documents' table rows teach it the ones they do.
+    tokenizer = index.tokenizer
+    question = read_features(tokenizer, "开个客运站得办啥经营许可证")
+    every = np.ones(len(index.faq), dtype=bool)
+    without_rows = FaqClassifier(index.faq, tokenizer, load_out_of_scope(DEFAULT_NLU_DIR))
+    with_rows = index._classifier.read(question, every).out_of_scope
+    assert with_rows < without_rows.read(question, every).out_of_scope - 0.05
+    # What no row is about stays out of scope.
+    assert index._classifier.read(read_features(tokenizer, "个人所得税怎么申报"), every).out_of_scope > 0.8
+
+
 def test_a_single_entry_faq_and_no_out_of_scope_examples_need_no_classifier(index: PolicyIndex) -> None:
     reading = FaqClassifier(index.faq[:1], index.tokenizer).read(["证照联办"], np.ones(1, dtype=bool))
     assert reading.likelihood.tolist() == [1.0]
