@@ -67,7 +67,13 @@ words (a time of day, family words as filler, 动画片, 刷卡 …): all 1329 /
 0.750 (0.741, 0.796, 0.750 before the round).
 Round 14 added a dev batch (38 / 10) and holdout-13 (39 / 11), asked for a mix of styles; measured before
 any change for them: all 1406 / 429: 0.819, 0.896, 0.874; tuned 742 / 222: 0.829, 0.906, 0.905 (dev batch
-0.658, 0.763, 1.000); holdout-13 0.821, 0.923, 0.818.
+0.658, 0.763, 1.000); holdout-13 0.821, 0.923, 0.818. After its changes (story-first messages read clause
+by clause, typos told apart by sound, a few lexicon words, the classifier reading question words and the
+table rows) and eleven labels added (see the set's header): all 0.839, 0.911, 0.881; tuned 0.856, 0.923,
+0.905 (dev batch 0.842, 0.842, 1.000); holdout-1 0.880, 0.920, 0.900; holdout-3 0.750, 0.867, 0.850;
+holdout-4 0.833, 0.933, 0.842; holdout-5 0.817, 0.917, 0.833; holdout-6 0.833, 0.900, 0.882; holdout-7
+0.804, 0.857, 0.900; holdout-8 0.875, 0.946, 0.778; holdout-10 0.818, 0.886, 0.923; holdout-12 0.741,
+0.833, 0.812; holdout-13 unchanged.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -145,20 +151,20 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.80, 0.88, 0.86),
-        ("tuned", 0.81, 0.89, 0.89),
-        ("holdout-1", 0.84, 0.84, 0.85),
+        (None, 0.82, 0.89, 0.86),
+        ("tuned", 0.84, 0.91, 0.89),
+        ("holdout-1", 0.84, 0.88, 0.85),
         ("holdout-2", 0.83, 0.90, 0.90),
-        ("holdout-3", 0.72, 0.83, 0.75),
-        ("holdout-4", 0.81, 0.90, 0.75),
-        ("holdout-5", 0.76, 0.88, 0.78),
-        ("holdout-6", 0.78, 0.85, 0.82),
+        ("holdout-3", 0.72, 0.83, 0.80),
+        ("holdout-4", 0.81, 0.90, 0.80),
+        ("holdout-5", 0.78, 0.88, 0.78),
+        ("holdout-6", 0.80, 0.87, 0.82),
         ("holdout-7", 0.77, 0.82, 0.85),
-        ("holdout-8", 0.82, 0.91, 0.72),
+        ("holdout-8", 0.84, 0.91, 0.72),
         ("holdout-9", 0.80, 0.86, 0.81),
-        ("holdout-10", 0.70, 0.79, 0.88),
-        ("holdout-11", 0.78, 0.81, 0.72),
-        ("holdout-12", 0.69, 0.76, 0.68),
+        ("holdout-10", 0.78, 0.85, 0.88),
+        ("holdout-11", 0.78, 0.82, 0.72),
+        ("holdout-12", 0.71, 0.80, 0.75),
         ("holdout-13", 0.79, 0.89, 0.72),
     ],
 )

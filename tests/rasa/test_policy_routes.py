@@ -36,6 +36,9 @@ them): all 1329 / 408 0.784 / 0.847 / 0.897 (1112 searched), tuned 704 / 212 0.8
 Four ask_policy examples for pinyin slips (证照连办) were tried and reverted: with them NLU read
 设施设备清单后面再补可以吗 as ask_policy, not commit_material (tests/rasa/test_e2e.py). The rejection floors
 sit lower than before because round 13's out-of-scope questions are harder, not because NLU changed.
+Session 12 (round 14 added 77 / 21 questions and eleven labels; the search read story-first messages clause
+by clause, its classifier question words and the table rows; NLU's data unchanged): all 1406 / 429 0.794 /
+0.856 / 0.902 (1177 searched), tuned 742 / 222 0.818 / 0.871 / 0.937 (633).
 """
 
 from pathlib import Path
@@ -68,7 +71,7 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
 @pytest.mark.timeout(1800)  # a training run when the data changed (make test trains first: then none)
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected", "searched"),
-    [(None, 0.75, 0.81, 0.87, 0.78), ("tuned", 0.77, 0.83, 0.91, 0.80)],
+    [(None, 0.77, 0.83, 0.88, 0.81), ("tuned", 0.79, 0.85, 0.91, 0.83)],
 )
 def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
