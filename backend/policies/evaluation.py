@@ -29,6 +29,7 @@ SECTIONS = {
     "holdout_11": "holdout-11",
     "holdout_12": "holdout-12",
     "holdout_13": "holdout-13",
+    "holdout_14": "holdout-14",
 }
 
 

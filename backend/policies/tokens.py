@@ -29,7 +29,7 @@ from pathlib import Path
 
 import jieba
 import yaml
-from pypinyin import Style, pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
 # Runs the bigram view is taken from: Chinese characters, or letters and digits (kept whole: "app", "0.5").
@@ -49,6 +49,8 @@ _CLOCK_AS = "几点"
 # Spaces next to a Chinese character: the documents put them around numbers ("市场准入 0.5 日办", "18 项"),
 # applicants do not ("0.5日办"), and jieba would cut the dictionary word apart at the space.
 _LOOSE_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=\w)|(?<=\w)\s+(?=[\u4e00-\u9fff])")
+# A run of Latin letters, as typed when the keyboard was left in its Latin mode (san lian ban).
+_LATIN_RUN = re.compile(r"[A-Za-z]+(?:[ \t]+[A-Za-z]+)*")
 # Length of the domain words a mistyped character is put right in.
 _TYPO_MIN, _TYPO_MAX = 3, 6
 # An applicant's word must come out of jieba's cut whole even where jieba's general dictionary prefers
@@ -132,6 +134,7 @@ class PolicyTokenizer:
         self._domain = frozenset(dictionary) | lexicon.reform | lexicon.other_services
         self._domain |= {w for targets in lexicon.synonyms.values() for w in targets}
         self._typos = self._typo_patterns()
+        self._spelled = self._spellings()
         # A time of day is read as 几点 only where the lexicon maps 几点 (checked once, not per word).
         self._reads_clock = _CLOCK_AS in lexicon.synonyms
 
@@ -183,14 +186,48 @@ class PolicyTokenizer:
                     masked.setdefault(word[:i] + "?" + word[i + 1 :], set()).add(word)
         return {key: tuple(sorted(words)) for key, words in masked.items()}
 
+    def _spellings(self) -> dict[str, str]:
+        """Each domain word of two or more characters by its pinyin, tones and spaces left out (sanlianban:
+        三联办); a spelling two words share is left out, as it cannot tell them apart."""
+        spelled: dict[str, set[str]] = {}
+        for word in self._domain:
+            if len(word) > 1 and _HAN_ONLY.fullmatch(word):
+                spelled.setdefault("".join(lazy_pinyin(word)), set()).add(word)
+        return {key: next(iter(words)) for key, words in spelled.items() if len(words) == 1}
+
+    def _from_pinyin(self, text: str) -> str:
+        """Domain words spelled in pinyin (san lian ban, zhengzhao lianban) written in characters; the
+        longest run of syllables that spells one wins, other Latin words are left as typed."""
+
+        def read(match: re.Match[str]) -> str:
+            typed = match.group().split()
+            syllables = [t.lower() for t in typed]
+            out: list[str] = []
+            i = 0
+            while i < len(syllables):
+                for j in range(len(syllables), i, -1):
+                    word = self._spelled.get("".join(syllables[i:j]))
+                    if word:
+                        out.append(word)
+                        i = j
+                        break
+                else:
+                    out.append(typed[i])
+                    i += 1
+            return match.group() if out == typed else " ".join(out)
+
+        return _LATIN_RUN.sub(read, text)
+
     def correct(self, text: str) -> str:
-        """The question with mistyped domain words put right. A pinyin keyboard puts a wrong character of
+        """The question with domain words spelled in pinyin written in characters (`_from_pinyin`) and
+        mistyped domain words put right. A pinyin keyboard puts a wrong character of
         the same sound into a word, and the cut then leaves a character standing alone: where one
         character of a run around it (not a stop word, not a lexicon word), swapped for one that sounds
         the same, completes a domain word of 3 to 6 characters, and that word is the only one of that
         sound the pattern fits, it is swapped (证照联半 → 证照联办, 容却受理 → 容缺受理, 许可症 → 许可证,
         二微码 → 二维码); the longest word wins. The sound is what tells a slip from a different word:
         申请卡在 is not 申请表, 电脑 not 电掌."""
+        text = self._from_pinyin(text)
         fixes: list[tuple[int, int, str]] = []
         offset = 0
         for raw in self._jieba.cut(text, HMM=False):

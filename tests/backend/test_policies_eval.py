@@ -74,6 +74,12 @@ table rows) and eleven labels added (see the set's header): all 0.839, 0.911, 0.
 holdout-4 0.833, 0.933, 0.842; holdout-5 0.817, 0.917, 0.833; holdout-6 0.833, 0.900, 0.882; holdout-7
 0.804, 0.857, 0.900; holdout-8 0.875, 0.946, 0.778; holdout-10 0.818, 0.886, 0.923; holdout-12 0.741,
 0.833, 0.812; holdout-13 unchanged.
+Round 15 added a dev batch (50 / 11) and holdout-14 (50 / 11); measured before any change for them (and
+again after the first change, 市里 read as 层级 too, with the same figures): dev batch 0.740, 0.940, 0.909;
+holdout-14 0.680, 0.780, 0.727. After its changes (domain words spelled in pinyin read in characters, a
+few lexicon words, one label added): all 1506 / 451: 0.836, 0.912, 0.880; tuned 792 / 233: 0.859, 0.932,
+0.910 (dev batch 0.820, 0.980, 1.000); holdout-3 0.733, 0.850, 0.850; holdout-6 0.850, 0.917, 0.882;
+holdout-9 0.860, 0.912, 0.875; holdout-14 unchanged.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -108,7 +114,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
         "holdout-8", "holdout-9", "holdout-10", "holdout-11", "holdout-12",
-        "holdout-13",
+        "holdout-13", "holdout-14",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -132,6 +138,8 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len(eval_set.part("holdout-12").out_of_scope) >= 16
     assert len(eval_set.part("holdout-13").questions) >= 39
     assert len(eval_set.part("holdout-13").out_of_scope) >= 11
+    assert len(eval_set.part("holdout-14").questions) >= 50
+    assert len(eval_set.part("holdout-14").out_of_scope) >= 11
     known = {entry.ref for entry in index.faq} | {
         p.ref for document in index.documents.values() for p in document.passages
     }
@@ -152,7 +160,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
     ("part", "top1", "top3", "rejected"),
     [
         (None, 0.82, 0.89, 0.86),
-        ("tuned", 0.84, 0.91, 0.89),
+        ("tuned", 0.84, 0.92, 0.89),
         ("holdout-1", 0.84, 0.88, 0.85),
         ("holdout-2", 0.83, 0.90, 0.90),
         ("holdout-3", 0.72, 0.83, 0.80),
@@ -166,6 +174,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
         ("holdout-11", 0.78, 0.82, 0.72),
         ("holdout-12", 0.71, 0.80, 0.75),
         ("holdout-13", 0.79, 0.89, 0.72),
+        ("holdout-14", 0.66, 0.76, 0.63),
     ],
 )
 def test_accuracy_floors(

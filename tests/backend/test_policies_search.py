@@ -133,6 +133,30 @@ def test_a_mistyped_domain_word_is_put_right(typed: str, meant: str) -> None:
     assert tokenizer.correct(typed) == meant
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("san lian ban 是哪三个联", "三联办 是哪三个联"),
+        ("zhengzhao lianban咋申请", "证照联办咋申请"),
+        ("Rongque Shouli 要啥条件", "容缺受理 要啥条件"),
+        ("my erweima 扫不出来", "my 二维码 扫不出来"),
+        # Latin words that spell no domain word are left as typed
+        ("能用APP办吗", "能用APP办吗"),
+        ("ok 谢谢", "ok 谢谢"),
+    ],
+)
+def test_a_domain_word_spelled_in_pinyin_is_read_in_characters(typed: str, meant: str) -> None:
+    tokenizer = PolicyTokenizer(
+        DEFAULT_POLICIES_DIR / "jieba_userdict.txt", Lexicon.load(DEFAULT_POLICIES_DIR / "lexicon.yaml")
+    )
+    assert tokenizer.correct(typed) == meant
+
+
+def test_a_question_typed_in_pinyin_finds_its_answer(index: PolicyIndex) -> None:
+    result = index.search("san lian ban是什么意思")
+    assert result.found and result.results[0].id == "faq:what-is-sanlianban"
+
+
 def test_punctuation_or_stop_words_alone_find_nothing(index: PolicyIndex) -> None:
     assert not index.search("？？？").found
     assert not index.search("请问一下").found
