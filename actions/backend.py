@@ -209,8 +209,11 @@ class Backend:
 
     # --- policies -------------------------------------------------------------------------------------
 
-    async def search_policies(self, question: str, *, limit: int = 3) -> dict[str, Any]:
-        return dict(await self.call("GET", "/policies/search", params={"q": question[:200], "limit": limit}))
+    async def search_policies(self, question: str, *, limit: int = 3, margin: float = 0.0) -> dict[str, Any]:
+        params: dict[str, Any] = {"q": question[:200], "limit": limit}
+        if margin:
+            params["margin"] = margin
+        return dict(await self.call("GET", "/policies/search", params=params))
 
     # --- applications ---------------------------------------------------------------------------------
 

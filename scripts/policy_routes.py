@@ -1,7 +1,8 @@
 """Where the trained Rasa model sends each question of the policy evaluation set.
 
 In the product a question reaches the policy search when NLU reads it as ``ask_policy``, or reads a question
-as ``out_of_scope`` without being sure or as ``nlu_fallback`` (actions/policy.py ``reaches_search``);
+as ``out_of_scope`` or ``nlu_fallback`` (actions/policy.py ``search_margin``: when NLU is sure it is out of
+scope, the search's answer must clear its threshold by a margin);
 other readings are turned away before the search sees them, or go to other skills (time limits, the
 industry's licences …). Of those, the list of an industry's licences answers from the catalog and cites the
 industry's row of Annex 1; the package it would list is recorded too. This script records the model's
@@ -40,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from actions.catalog import package_asked_about, time_limit_package  # noqa: E402
 from actions.dialogue import is_command  # noqa: E402
 from actions.handoff import asks_about_complaining  # noqa: E402
-from actions.policy import NEWCOMER_SEARCHES, is_question, reaches_search  # noqa: E402
+from actions.policy import NEWCOMER_SEARCHES, is_question, search_margin  # noqa: E402
 
 # Readings that make the product answer with an industry's licences from the catalog (action_list_licences,
 # nlu_data/rules/policy.yml): a question about them, or an industry named outside a form.
@@ -94,8 +95,9 @@ async def route(catalog: Any, text: str, result: dict[str, Any]) -> dict[str, An
     else the package whose licences it lists, if it does; that answer cites the package's row of
     Annex 1."""
     intent, confidence = str(result["intent"]["name"]), float(result["intent"]["confidence"])
+    margin = search_margin(text, intent, confidence)
     searched = (
-        reaches_search(text, intent, confidence)
+        margin is not None
         or await searched_for_time_limit(catalog, text, result)
         or ((intent in NEWCOMER_SEARCHES or intent == "greet") and is_question(text))
         or (intent == "complain" and asks_about_complaining(text))
@@ -105,6 +107,8 @@ async def route(catalog: Any, text: str, result: dict[str, Any]) -> dict[str, An
         "confidence": round(confidence, 4),
         "searched": searched,
         "package": await catalog_package(catalog, text, result),
+        # How far the search's first answer must clear its threshold (NLU sure it is out of scope).
+        "margin": margin or 0.0,
     }
 
 

@@ -122,15 +122,19 @@ def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = No
     return EvalReport(threshold, n, m, top1 / max(n, 1), top3 / max(n, 1), rejected / max(m, 1), misses)
 
 
-def _first_three(index: PolicyIndex, q: str, threshold: float) -> list[tuple[str, float]]:
-    """The first three results, those that pass the threshold this question is held to."""
+def _first_three(
+    index: PolicyIndex, q: str, threshold: float, margin: float = 0.0
+) -> list[tuple[str, float]]:
+    """The first three results, those that pass the threshold this question is held to; none unless the
+    first clears it by `margin` (as PolicyIndex.search)."""
     candidates, held_to = index.ranked_refs(q, threshold)
-    return [(ref, score) for ref, score in candidates[:FIRST] if score >= held_to]
+    first = [(ref, score) for ref, score in candidates[:FIRST] if score >= held_to]
+    return first if first and first[0][1] >= held_to + margin else []
 
 
-def _answered(index: PolicyIndex, q: str, threshold: float) -> tuple[str, float] | None:
+def _answered(index: PolicyIndex, q: str, threshold: float, margin: float = 0.0) -> tuple[str, float] | None:
     """What the search answers with (the first of its first three results), None when it finds nothing."""
-    first = _first_three(index, q, threshold)
+    first = _first_three(index, q, threshold, margin)
     return first[0] if first else None
 
 
@@ -144,10 +148,12 @@ TURNED_AWAY = frozenset({"out_of_scope", "nlu_fallback"})
 @dataclass(frozen=True)
 class Route:
     intent: str
-    # Whether the product puts the message to the search (actions/policy.py `reaches_search`).
+    # Whether the product puts the message to the search (actions/policy.py `search_margin`).
     searched: bool
     # Else the catalog package whose licences it lists (action_list_licences), if it lists any.
     package: str | None = None
+    # How far the search's first answer must clear its threshold (NLU sure it is out of scope).
+    margin: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,12 @@ class Routes:
     def load(cls, path: Path) -> "Routes":
         raw = json.loads(path.read_text(encoding="utf-8"))
         routes = {
-            text: Route(str(route["intent"]), bool(route["searched"]), route.get("package"))
+            text: Route(
+                str(route["intent"]),
+                bool(route["searched"]),
+                route.get("package"),
+                float(route.get("margin", 0)),
+            )
             for text, route in raw["routes"].items()
         }
         return cls(routes, frozenset(raw.get("in_training_data") or ()))
@@ -242,7 +253,7 @@ def evaluate_product(
                 top3 += right
             continue
         to_search += 1
-        first = [ref for ref, _ in _first_three(index, question.q, threshold)]
+        first = [ref for ref, _ in _first_three(index, question.q, threshold, route.margin)]
         top1 += bool(first) and first[0] in question.answers
         top3 += bool(question.answers.intersection(first))
     for q, _ in eval_set.out_of_scope:
@@ -253,7 +264,7 @@ def evaluate_product(
             stopped_by["NLU" if route.intent in TURNED_AWAY else f"other skill ({route.intent})"] += 1
             rejected += 1
             continue
-        if _answered(index, q, threshold) is None:
+        if _answered(index, q, threshold, route.margin) is None:
             stopped_by["search"] += 1
             rejected += 1
     n, m = len(eval_set.questions), len(eval_set.out_of_scope)

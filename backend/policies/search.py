@@ -419,10 +419,14 @@ class PolicyIndex:
         index.loaded_in = time.perf_counter() - started
         return index
 
-    def search(self, query: str, limit: int = 5) -> SearchResult:
+    def search(self, query: str, limit: int = 5, margin: float = 0.0) -> SearchResult:
+        """The answers that pass the threshold the question is held to, best first; none unless the first
+        clears it by `margin` (asked for by a caller that has reason to doubt the question is about the
+        documents: the chat, when NLU is sure it is out of scope)."""
         limit = max(1, min(limit, MAX_RESULTS))
         ranked, threshold, out_of_scope = self._read(query)
-        hits = [self._hit(c) for c in ranked[:limit] if c.score >= threshold]
+        passing = [c for c in ranked[:limit] if c.score >= threshold]
+        hits = [self._hit(c) for c in passing] if passing and passing[0].score >= threshold + margin else []
         # Suggestions need more of a question the classifier reads as out of scope, as answers do.
         bar = SUGGEST_THRESHOLD + max(0.0, _scope_shift(out_of_scope))
         suggestions = (

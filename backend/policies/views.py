@@ -3,10 +3,10 @@
 Wiring (backend/app.py): add `routes` to the API route tables (so the search joins the OpenAPI document)
 and call `setup_policies(app, settings)`, which loads the index once at start-up and serves the pages:
 
-    GET /api/v1/policies/search?q=&limit=      ranked FAQ answers and passages with citations
-    GET /policies                              the documents
-    GET /policies/{doc_id}                     one document (passages carry id="p-{passage_id}")
-    GET /policies/{doc_id}/passages/{pid}      the same page with that passage highlighted and scrolled to
+    GET /api/v1/policies/search?q=&limit=&margin=   ranked FAQ answers and passages with citations
+    GET /policies                                   the documents
+    GET /policies/{doc_id}                          one document (passages carry id="p-{passage_id}")
+    GET /policies/{doc_id}/passages/{pid}           the same page with that passage highlighted
 """
 
 import asyncio
@@ -44,6 +44,9 @@ routes = RouteTable(tag="policies")
 class PolicySearchQuery(BaseModel):
     q: str = Field(default="", description=f"申请人的问题（1–{MAX_QUERY_CHARS} 个字）")
     limit: int = Field(default=3, ge=1, le=MAX_RESULTS, description="最多返回几条")
+    margin: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="第一条答案须高出匹配阈值多少才算找到（默认 0）"
+    )
 
 
 @routes.route(
@@ -60,7 +63,7 @@ async def search_policies(ctx: Ctx[None, PolicySearchQuery]) -> SearchResult:
         raise ApiError("请输入要查询的问题", field="q", code="empty_query")
     if len(q) > MAX_QUERY_CHARS:
         raise ApiError(f"问题太长了，请控制在 {MAX_QUERY_CHARS} 个字以内", field="q", code="query_too_long")
-    return ctx.request.app[POLICY_INDEX].search(q, ctx.query.limit)
+    return ctx.request.app[POLICY_INDEX].search(q, ctx.query.limit, ctx.query.margin)
 
 
 def setup_policies(app: web.Application, settings: Settings) -> None:

@@ -66,12 +66,28 @@ async def test_out_of_scope_reading_is_answered_when_the_documents_answer_it(api
     )
     assert ran.responses() == ["utter_out_of_scope"] and "出处" not in "".join(ran.texts)
 
-    # NLU sure it is out of scope, or a message that asks nothing: the search is not asked.
-    for text, confidence in (("什么是容缺受理", 0.95), ("容缺受理", 0.5)):
-        ran = await run_action(
-            ActionOutOfScope(), tracker_state(applicant, text, "out_of_scope", confidence=confidence), domain
-        )
-        assert ran.responses() == ["utter_out_of_scope"]
+    # A message that asks nothing: the search is not asked.
+    ran = await run_action(
+        ActionOutOfScope(), tracker_state(applicant, "容缺受理", "out_of_scope", confidence=0.5), domain
+    )
+    assert ran.responses() == ["utter_out_of_scope"]
+
+
+async def test_nlu_sure_it_is_out_of_scope_needs_a_clear_answer(api, applicant, domain):
+    # DIET is often sure of a policy question in everyday words: a clear answer still gets through ...
+    sure = tracker_state(applicant, "什么是容缺受理", "out_of_scope", confidence=0.99)
+    ran = await run_action(ActionOutOfScope(), sure, domain)
+    assert "容缺受理" in ran.text and "\n出处：" in ran.text
+    # ... one that only just passes the search's threshold does not (answered when NLU is unsure).
+    question = "店里要买啥商业保险好"
+    ran = await run_action(
+        ActionOutOfScope(), tracker_state(applicant, question, "out_of_scope", confidence=0.99), domain
+    )
+    assert ran.responses() == ["utter_out_of_scope"]
+    ran = await run_action(
+        ActionOutOfScope(), tracker_state(applicant, question, "out_of_scope", confidence=0.7), domain
+    )
+    assert "\n出处：" in ran.text
 
 
 async def test_out_of_scope_with_the_backend_down_still_redirects(applicant, domain, monkeypatch):

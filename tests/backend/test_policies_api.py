@@ -51,6 +51,18 @@ async def test_limit(client: Client) -> None:
     assert body["error"]["field"] == "query.limit"
 
 
+async def test_margin_asks_the_first_answer_to_clear_the_threshold_by_that_much(client: Client) -> None:
+    _, body = await search(client, q="开办旅行社需要什么证")
+    score = body["results"][0]["score"]
+    # The question's threshold is 0.40 at most (lower for a long one); 0.25 is its floor.
+    _, body = await search(client, q="开办旅行社需要什么证", margin=f"{score - 0.40:.3f}")
+    assert body["found"] is True and body["results"][0]["id"] == "linyi-2018-188#a1-13"
+    _, body = await search(client, q="开办旅行社需要什么证", margin=f"{score - 0.25 + 0.001:.3f}")
+    assert (body["found"], body["results"]) == (False, [])
+    status, body = await search(client, q="证照联办", margin="1.5")
+    assert status == 422 and body["error"]["field"] == "query.margin"
+
+
 async def test_empty_or_oversized_question_is_a_400_in_chinese(client: Client) -> None:
     for params in ({}, {"q": ""}, {"q": "   "}):
         status, body = await search(client, **params)
@@ -117,7 +129,7 @@ async def test_document_list(client: Client) -> None:
 async def test_search_is_in_the_openapi_document(client: Client) -> None:
     document = await (await client.get("/api/v1/openapi.json")).json()
     operation = document["paths"]["/api/v1/policies/search"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"q", "limit"}
+    assert {p["name"] for p in operation["parameters"]} == {"q", "limit", "margin"}
     assert operation["security"] == []
 
 

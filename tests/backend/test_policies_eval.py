@@ -77,9 +77,10 @@ holdout-4 0.833, 0.933, 0.842; holdout-5 0.817, 0.917, 0.833; holdout-6 0.833, 0
 Round 15 added a dev batch (50 / 11) and holdout-14 (50 / 11); measured before any change for them (and
 again after the first change, 市里 read as 层级 too, with the same figures): dev batch 0.740, 0.940, 0.909;
 holdout-14 0.680, 0.780, 0.727. After its changes (domain words spelled in pinyin read in characters, a
-few lexicon words, one label added): all 1506 / 451: 0.836, 0.912, 0.880; tuned 792 / 233: 0.859, 0.932,
-0.910 (dev batch 0.820, 0.980, 1.000); holdout-3 0.733, 0.850, 0.850; holdout-6 0.850, 0.917, 0.882;
-holdout-9 0.860, 0.912, 0.875; holdout-14 unchanged.
+few lexicon words, one label added; patents, temporary staff, bills and a hospital visit as other matters):
+all 1506 / 451: 0.836, 0.912, 0.894; tuned 792 / 233: 0.859, 0.932, 0.927 (dev batch 0.820, 0.980, 1.000);
+holdout-3 0.733, 0.850, 0.850; holdout-6 0.850, 0.917, 0.882; holdout-8 0.875, 0.946, 0.833; holdout-9
+0.860, 0.912, 0.875; holdout-14 0.680, 0.780, 0.818.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -159,8 +160,8 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.82, 0.89, 0.86),
-        ("tuned", 0.84, 0.92, 0.89),
+        (None, 0.82, 0.89, 0.87),
+        ("tuned", 0.84, 0.92, 0.91),
         ("holdout-1", 0.84, 0.88, 0.85),
         ("holdout-2", 0.83, 0.90, 0.90),
         ("holdout-3", 0.72, 0.83, 0.80),
@@ -174,7 +175,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
         ("holdout-11", 0.78, 0.82, 0.72),
         ("holdout-12", 0.71, 0.80, 0.75),
         ("holdout-13", 0.79, 0.89, 0.72),
-        ("holdout-14", 0.66, 0.76, 0.63),
+        ("holdout-14", 0.66, 0.76, 0.72),
     ],
 )
 def test_accuracy_floors(
@@ -215,6 +216,18 @@ def test_product_figures_count_only_what_nlu_sends_to_the_search(index: PolicyIn
         evaluate_product(index, EvalSet((EvalQuestion("新问题", frozenset()),), ()), routes)
 
 
+def test_product_figures_hold_a_search_to_the_margin_its_route_asks_for(index: PolicyIndex) -> None:
+    # NLU sure it is out of scope: the search answers only when its first answer clears the bar by the margin.
+    question = EvalQuestion("什么是容缺受理", frozenset({"faq:rongque-shouli"}))
+    far = "店里要买啥商业保险好"  # passes the threshold by less than 0.1
+    eval_set = EvalSet((question,), ((far, "tuned"),))
+    loose = Routes({text: Route("out_of_scope", searched=True) for text in (question.q, far)})
+    sure = Routes({text: Route("out_of_scope", True, None, 0.1) for text in (question.q, far)})
+    loose_report, sure_report = (evaluate_product(index, eval_set, routes) for routes in (loose, sure))
+    assert (loose_report.top1, loose_report.rejected) == (1.0, 0.0)
+    assert (sure_report.top1, sure_report.rejected) == (1.0, 1.0)
+
+
 def test_product_figures_count_a_list_of_licences_citing_a_labelled_row(index: PolicyIndex) -> None:
     catalog = load_catalog(Settings().catalog_dir)
     cited = {package_id: catalog.annex_ref(package_id) for package_id in catalog.packages}
@@ -244,13 +257,15 @@ def test_routes_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "routes.json"
     path.write_text(
         '{"routes": {"甲": {"intent": "nlu_fallback", "confidence": 0.55, "searched": true},'
-        ' "丙": {"intent": "inform", "confidence": 0.9, "searched": false, "package": "restaurant"}},'
+        ' "丙": {"intent": "inform", "confidence": 0.9, "searched": false, "package": "restaurant"},'
+        ' "丁": {"intent": "out_of_scope", "confidence": 0.99, "searched": true, "margin": 0.1}},'
         ' "in_training_data": ["甲"]}',
         encoding="utf-8",
     )
     routes = Routes.load(path)
     assert routes.route("甲") == Route("nlu_fallback", searched=True)
     assert routes.route("丙") == Route("inform", searched=False, package="restaurant")
+    assert routes.route("丁") == Route("out_of_scope", searched=True, margin=0.1)
     fresh = routes.without_trained(
         EvalSet((EvalQuestion("甲", frozenset()), EvalQuestion("乙", frozenset())), ())
     )

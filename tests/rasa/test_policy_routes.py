@@ -41,7 +41,11 @@ by clause, its classifier question words and the table rows; NLU's data unchange
 0.856 / 0.902 (1177 searched), tuned 742 / 222 0.818 / 0.871 / 0.937 (633).
 Session 13 (round 15 added 100 / 22 questions; the search read pinyin-spelled words and a few lexicon words;
 NLU's data unchanged): all 1506 / 451 0.788 / 0.853 / 0.900 (1257 searched), tuned 792 / 233 0.814 /
-0.874 / 0.940 (673).
+0.874 / 0.940 (673). Then a question NLU is sure is out of scope reaches the search too, which must clear
+its threshold by 0.1 to answer it (actions/policy.py SURE_OUT_OF_SCOPE_MARGIN): all 0.801 / 0.868 / 0.889
+(1291 searched), tuned 0.823 / 0.884 / 0.940 (687); five out-of-scope questions of the holdouts got an
+answer, for 20 more questions answered right. With patents, bills … as other matters: all 0.801 / 0.868 /
+0.896, tuned 0.823 / 0.884 / 0.948.
 """
 
 from pathlib import Path
@@ -74,7 +78,7 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
 @pytest.mark.timeout(1800)  # a training run when the data changed (make test trains first: then none)
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected", "searched"),
-    [(None, 0.77, 0.83, 0.88, 0.81), ("tuned", 0.79, 0.85, 0.91, 0.83)],
+    [(None, 0.78, 0.84, 0.87, 0.83), ("tuned", 0.80, 0.86, 0.92, 0.84)],
 )
 def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
