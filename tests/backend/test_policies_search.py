@@ -14,7 +14,6 @@ from backend.policies.search import (
     SUGGEST_THRESHOLD,
     PolicyIndex,
 )
-from backend.policies.tokens import Lexicon, PolicyTokenizer
 from backend.policies.views import DEFAULT_POLICIES_DIR, load_index
 
 
@@ -126,11 +125,8 @@ def test_another_service_asked_about_within_the_reform_is_answered(index: Policy
         ("能在电脑上办吗", "能在电脑上办吗"),
     ],
 )
-def test_a_mistyped_domain_word_is_put_right(typed: str, meant: str) -> None:
-    tokenizer = PolicyTokenizer(
-        DEFAULT_POLICIES_DIR / "jieba_userdict.txt", Lexicon.load(DEFAULT_POLICIES_DIR / "lexicon.yaml")
-    )
-    assert tokenizer.correct(typed) == meant
+def test_a_mistyped_domain_word_is_put_right(index: PolicyIndex, typed: str, meant: str) -> None:
+    assert index.tokenizer.correct(typed) == meant
 
 
 @pytest.mark.parametrize(
@@ -145,11 +141,10 @@ def test_a_mistyped_domain_word_is_put_right(typed: str, meant: str) -> None:
         ("ok 谢谢", "ok 谢谢"),
     ],
 )
-def test_a_domain_word_spelled_in_pinyin_is_read_in_characters(typed: str, meant: str) -> None:
-    tokenizer = PolicyTokenizer(
-        DEFAULT_POLICIES_DIR / "jieba_userdict.txt", Lexicon.load(DEFAULT_POLICIES_DIR / "lexicon.yaml")
-    )
-    assert tokenizer.correct(typed) == meant
+def test_a_domain_word_spelled_in_pinyin_is_read_in_characters(
+    index: PolicyIndex, typed: str, meant: str
+) -> None:
+    assert index.tokenizer.correct(typed) == meant
 
 
 def test_a_question_typed_in_pinyin_finds_its_answer(index: PolicyIndex) -> None:
