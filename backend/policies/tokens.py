@@ -9,11 +9,13 @@ question word that neither the documents nor the synonym table know stays as it 
 and the search counts it against the match (that is how "个人所得税怎么申报" is told apart from a policy
 question).
 
-What applicants type on a phone needs three more things:
+What applicants type on a phone needs four more things:
 - mistyped words: a pinyin keyboard puts a wrong character of the same sound into a word (证照联半,
   容却受理) and jieba cuts the word into single characters that carry nothing. `correct` puts a domain
   word of 3–6 characters right when one character differs, sounds the same (pypinyin) and no other
   domain word of that sound fits (留个一 → 六个一, though ?个一 also fits 五个一);
+- pinyin left in Latin letters when the keyboard was not switched (san lian ban): `correct` writes a run
+  of syllables that spells a domain word in its characters (三联办);
 - character bigrams, a second view of the text for the search (`passage_bigrams`, `query_bigrams`): they
   still see a word inside a compound jieba keeps whole (卫生许可证 in 公共场所卫生许可证);
 - other services: the documents list other windows and chains (公积金, 社保, 户籍 …) without describing
