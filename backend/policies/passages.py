@@ -44,6 +44,8 @@ _WHITESPACE = re.compile(r"\s+")
 _MAX_ITEM_TITLE = 40
 _MAX_PARAGRAPH_TITLE = 10
 _FOLDED_SPACE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
+# The id of each document's issuing notice (everything before the plan's own title).
+NOTICE = "notice"
 
 
 def unfold(text: str) -> str:
@@ -74,6 +76,13 @@ class DocumentMeta(BaseModel):
     @classmethod
     def _unfold(cls, value: str) -> str:
         return unfold(value)
+
+    def issued(self) -> str:
+        """Who issued the plan, when and under which number, then what it is about: the answer to
+        188号文讲的啥 or 睢县的文件是哪年发的, which the notice itself states only among its addressees."""
+        when = f"{self.date.year}年{self.date.month}月{self.date.day}日" if self.date else f"{self.year}年"
+        number = f"（{self.number}）" if self.number else ""
+        return f"《{self.title}》由{self.issuer}于{when}印发{number}。主要内容：{self.summary}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +178,7 @@ def split_document(meta: DocumentMeta, text: str) -> Document:
     title = _title_index(meta, paragraphs)
     builder = _Builder(meta.id)
     notice = "\n".join(paragraphs[:title])
-    builder.add(Passage(meta.id, "notice", ("印发通知",), notice), notice)
+    builder.add(Passage(meta.id, NOTICE, ("印发通知",), notice), notice)
     for paragraph in _join_page_breaks(paragraphs[title + 1 :]):
         builder.feed(paragraph)
     return Document(meta, paragraphs[title], tuple(builder.finish()), tuple(builder.passages))

@@ -109,7 +109,7 @@ from rank_bm25 import BM25Okapi
 
 from backend.policies.classifier import UNDECIDED, FaqClassifier, features, load_out_of_scope
 from backend.policies.faq import FaqEntry, load_faq
-from backend.policies.passages import Document, load_documents
+from backend.policies.passages import NOTICE, Document, load_documents
 from backend.policies.tokens import Lexicon, PolicyTokenizer, Term
 from backend.policies.vectors import WordVectors, default_vectors
 from backend.settings import PROJECT_ROOT
@@ -638,11 +638,14 @@ class PolicyIndex:
             )
         passage = self._passages[candidate.index]
         citation = self._citation(passage.doc_id, passage.id)
+        text = passage.text
+        if passage.id == NOTICE:  # mostly addressees: say first what the plan is, by whom and when
+            text = f"{self.documents[passage.doc_id].meta.issued()}\n{text}"
         return Hit(
             kind="passage",
             id=passage.ref,
             title=citation.citation,
-            text=passage.text,
+            text=text,
             score=score,
             url=citation.url,
             citations=[citation],

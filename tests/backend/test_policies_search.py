@@ -405,3 +405,18 @@ def test_a_time_of_day_is_read_as_asking_for_the_hours(index: PolicyIndex, quest
 def test_a_little_is_not_one_o_clock(index: PolicyIndex) -> None:
     for question in ("审批能不能快一点", "材料能少一点吗", "0.5日办是啥"):
         assert ("办公时间",) not in index.tokenizer.query_terms(question), question
+
+
+def test_a_documents_notice_is_answered_with_what_the_plan_is_by_whom_and_when(index: PolicyIndex) -> None:
+    top = index.search("临沂188号文讲的啥").results[0]
+    assert top.id == "linyi-2018-188#notice"
+    preface, _, notice = top.text.partition("\n")
+    assert preface.startswith(
+        "《临沂市推行“证照联办”工作实施方案》由临沂市人民政府办公室于2018年10月26日印发（临政办字〔2018〕188号）。主要内容："
+    )
+    assert notice == index.documents["linyi-2018-188"].passage("notice").text  # the notice as published
+    # No date or no number: what the document gives.
+    suixian, shandong = (index.documents[doc].meta.issued() for doc in ("suixian-2022-21", "shandong-2021"))
+    assert suixian.startswith("《推行准入准营“证照联办”工作实施方案》由睢县市场监督管理局办公室于2022年")
+    assert "（睢市监办〔2022〕21号）。主要内容：" in suixian
+    assert "于2021年7月26日印发。主要内容：" in shandong
