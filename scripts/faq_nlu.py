@@ -11,7 +11,9 @@ Left out:
   of their industry, their application's progress, a complaint handed to staff, changing or cancelling
   their licence), so that those intents keep their examples' meaning;
 - texts that already are an example (of any intent) or a held-out test example (tests/rasa/), since the
-  held-out figures must stay held out.
+  held-out figures must stay held out;
+- entries marked `nlu_examples: false` (see the FAQ's header): NLU already routes their questions to the
+  search, and new examples would retrain it into a different router.
 Licence, industry and material names are annotated from the lookup tables, as the hand-written examples
 are, so the entity extractor does not learn that 营业执照 in a question is no licence.
 
@@ -93,7 +95,7 @@ def render() -> str:
     seen: set[str] = set()
     lines: list[str] = []
     for entry in faq:
-        if entry["id"] in SKILL_ENTRIES:
+        if entry["id"] in SKILL_ENTRIES or entry.get("nlu_examples") is False:
             continue
         for text in (entry["question"], *entry["phrasings"]):
             text = " ".join(str(text).split())

@@ -36,6 +36,8 @@ class FaqEntry(BaseModel):
     answer: str
     citations: tuple[FaqCitation, ...] = Field(min_length=1)
     sample: bool = False
+    # False keeps the question and phrasings out of NLU's training data (scripts/faq_nlu.py).
+    nlu_examples: bool = True
 
     @field_validator("answer")
     @classmethod

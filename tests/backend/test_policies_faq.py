@@ -96,3 +96,14 @@ def test_an_answer_naming_an_unknown_value_stops_loading(
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match=r"FAQ demo: no value for \{hotline\}"):
         load_faq(path, documents)
+
+
+def test_an_entry_kept_out_of_nlu_has_none_of_its_texts_among_nlu_examples(faq: dict[str, FaqEntry]) -> None:
+    generated = (PROJECT_ROOT / "nlu_data" / "nlu" / "policy_faq.yml").read_text(encoding="utf-8")
+    kept_out = [entry for entry in faq.values() if not entry.nlu_examples]
+    assert [entry.id for entry in kept_out] == ["licence-renewal"]
+    for entry in kept_out:
+        for text in (entry.question, *entry.phrasings):
+            assert f"- {text}\n" not in generated, text
+    # The others are there (their texts as examples, unless another intent or a test already has them).
+    assert "- 拿证后归哪个部门监管\n" in generated
