@@ -78,11 +78,11 @@ Round 15 added a dev batch (50 / 11) and holdout-14 (50 / 11); measured before a
 again after the first change, 市里 read as 层级 too, with the same figures): dev batch 0.740, 0.940, 0.909;
 holdout-14 0.680, 0.780, 0.727. After its changes (domain words spelled in pinyin read in characters, a
 few lexicon words, one label added; patents, temporary staff, bills and a hospital visit as other matters;
-an FAQ entry on renewing a comprehensive licence, with 16 labels): all 1506 / 451: 0.843, 0.917, 0.894;
-tuned 792 / 233: 0.864, 0.934, 0.927 (dev batch 0.820, 0.980, 1.000); holdout-3 0.750, 0.883, 0.850;
-holdout-6 0.850, 0.917, 0.882; holdout-7 0.821, 0.875, 0.900; holdout-8 0.875, 0.946, 0.833; holdout-9
-0.877, 0.930, 0.875; holdout-11 0.842, 0.895, 0.769; holdout-12 0.759, 0.833, 0.812; holdout-14 0.700,
-0.780, 0.818.
+an FAQ entry on renewing a comprehensive licence, with 16 labels; one on how to apply): all 1506 / 451:
+0.843, 0.917, 0.894; tuned 792 / 233: 0.865, 0.934, 0.927 (dev batch 0.820, 0.980, 1.000); holdout-3 0.750,
+0.883, 0.850; holdout-6 0.833, 0.917, 0.882; holdout-7 0.821, 0.875, 0.900; holdout-8 0.875, 0.946,
+0.833; holdout-9 0.877, 0.930, 0.875; holdout-11 0.842, 0.895, 0.769; holdout-12 0.759, 0.833, 0.812;
+holdout-14 0.700, 0.780, 0.818.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """

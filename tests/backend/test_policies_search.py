@@ -420,3 +420,9 @@ def test_a_documents_notice_is_answered_with_what_the_plan_is_by_whom_and_when(i
     assert suixian.startswith("《推行准入准营“证照联办”工作实施方案》由睢县市场监督管理局办公室于2022年")
     assert "（睢市监办〔2022〕21号）。主要内容：" in suixian
     assert "于2021年7月26日印发。主要内容：" in shandong
+
+
+def test_how_to_apply_gets_the_steps_not_a_passage_that_shares_its_words(index: PolicyIndex) -> None:
+    # 证照联办 and 申请 are in dozens of passages; the first used to be one about cutting down the forms.
+    for question in ("证照联办怎么申请", "证照联办去哪申请", "证照联办流程是什么"):
+        assert index.search(question).results[0].id == "faq:how-to-apply", question
