@@ -126,10 +126,11 @@ def _first_three(
     index: PolicyIndex, q: str, threshold: float, margin: float = 0.0
 ) -> list[tuple[str, float]]:
     """The first three results, those that pass the threshold this question is held to; none unless the
-    first clears it by `margin` (as PolicyIndex.search)."""
+    first clears it by `margin` and the question names enough for it (as PolicyIndex.search)."""
     candidates, held_to = index.ranked_refs(q, threshold)
     first = [(ref, score) for ref, score in candidates[:FIRST] if score >= held_to]
-    return first if first and first[0][1] >= held_to + margin else []
+    cleared = bool(first) and first[0][1] >= held_to + margin
+    return first if cleared and index.names_enough(q, margin) else []
 
 
 def _answered(index: PolicyIndex, q: str, threshold: float, margin: float = 0.0) -> tuple[str, float] | None:

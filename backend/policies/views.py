@@ -45,7 +45,13 @@ class PolicySearchQuery(BaseModel):
     q: str = Field(default="", description=f"申请人的问题（1–{MAX_QUERY_CHARS} 个字）")
     limit: int = Field(default=3, ge=1, le=MAX_RESULTS, description="最多返回几条")
     margin: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="第一条答案须高出匹配阈值多少才算找到（默认 0）"
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "第一条答案须高出匹配阈值多少才算找到（默认 0）；"
+            "大于 0 时，问题还须用原文的词说出一件事，或说出两件事"
+        ),
     )
 
 

@@ -277,6 +277,39 @@ def test_a_story_first_message_is_answered_from_its_question_clause(
     assert not index.search("证照联办，天气咋样").found
 
 
+def test_the_story_around_an_answering_clause_breaks_its_ties(
+    index: PolicyIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The clause 在临沂需要办卫生许可证吗 fits the five places that need that licence equally; the story
+    # says which one.
+    story = "我退休了想在小区里办个公益小图书馆给孩子们看书，在临沂需要办卫生许可证吗？"
+    assert index.search(story).results[0].id == "linyi-2018-188#a1-9"
+    with monkeypatch.context() as patch:
+        patch.setattr(search, "STORY_CONTEXT", 0.0)
+        first = index.search(story).results[0]
+        assert first.id != "linyi-2018-188#a1-9"
+    assert first.score == index.search(story).results[0].score  # it orders; the score is the clause's
+
+
+def test_departments_are_known_by_their_short_names(index: PolicyIndex) -> None:
+    assert index.search("人力资源服务许可证是人社局办吗").results[0].id == "linyi-2018-188#a1-18"
+    carriers = {"linyi-2018-188#a1-14", "linyi-2018-188#a1-15", "linyi-2018-188#a1-16"}
+    assert {hit.id for hit in index.search("运管所批什么许可").results} == carriers
+    assert index.search("卫健委管哪些证").results[0].id in {f"linyi-2018-188#a1-{n}" for n in range(5, 10)}
+
+
+def test_a_doubted_question_must_name_two_things_the_documents_know(index: PolicyIndex) -> None:
+    # 几点 is the window's hours; asked by someone NLU is sure is chatting, one word is not enough.
+    assert index.search("现在几点").results[0].id == "faq:window-and-hours"
+    assert not index.names_enough("现在几点", 0.1) and index.names_enough("现在几点", 0.0)
+    assert not index.search("现在几点", margin=0.1).found
+    assert not index.search("周末带娃去哪玩好", margin=0.1).found
+    assert index.names_enough("什么是容缺受理", 0.1)  # one word, but the documents' own
+    named = "人力资源服务许可证归哪个部门管"
+    assert index.names_enough(named, 0.1)
+    assert index.search(named, margin=0.1).results[0].id == "linyi-2018-188#a1-18"
+
+
 def test_a_fee_question_is_not_answered_with_the_free_agent_service(index: PolicyIndex) -> None:
     # It used to get the 帮办代办 entry, whose answer begins "有。" — yes, it costs, then 不收费.
     assert index.search("办这个要花钱吗").results[0].id == "faq:fees"
