@@ -30,6 +30,7 @@ SECTIONS = {
     "holdout_12": "holdout-12",
     "holdout_13": "holdout-13",
     "holdout_14": "holdout-14",
+    "holdout_15": "holdout-15",
 }
 
 
