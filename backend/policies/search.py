@@ -264,7 +264,7 @@ class _Field:
     def build(cls, corpus: list[list[str]], words: list[frozenset[str]], *, b: float) -> "_Field":
         bm25 = BM25Okapi(corpus, b=b)
         weighted = [{w: max(float(bm25.idf.get(w, 0.0)), 0.0) for w in doc} for doc in words]
-        return cls(bm25, len(corpus), weighted, [sum(doc.values()) for doc in weighted])
+        return cls(bm25, len(corpus), weighted, [math.fsum(doc.values()) for doc in weighted])
 
     @functools.cached_property
     def max_idf(self) -> float:
@@ -302,7 +302,9 @@ class _Field:
     def precision(self, doc: int, words: set[str]) -> float:
         """The share of the document's own information that the question's words cover."""
         own, mass = self.words[doc], self.mass[doc]
-        return sum(idf for w, idf in own.items() if w in words) / mass if mass > 0 else 0.0
+        # fsum: the words come from a set, whose order changes with each process's hash seed; a plain sum
+        # would then differ in the last bit and reorder exact ties from one run to the next.
+        return math.fsum(idf for w, idf in own.items() if w in words) / mass if mass > 0 else 0.0
 
 
 def _match(covered: Matrix, terms: Sequence[_QueryTerm]) -> Vector:

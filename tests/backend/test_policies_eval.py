@@ -230,7 +230,7 @@ def test_product_figures_hold_a_search_to_the_margin_its_route_asks_for(index: P
     assert (loose_report.top1, loose_report.rejected) == (1.0, 0.0)
     assert (sure_report.top1, sure_report.rejected) == (1.0, 1.0)
     # ... and only for a question that names enough of what the documents know (PolicyIndex.names_enough).
-    chat = "现在几点"
+    chat = "周末带娃去哪玩好"
     chat_set = EvalSet((), ((chat, "tuned"),))
     unsure, doubted = Route("out_of_scope", True), Route("out_of_scope", True, None, 0.1)
     assert evaluate_product(index, chat_set, Routes({chat: unsure})).rejected == 0.0
