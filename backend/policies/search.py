@@ -451,8 +451,8 @@ class PolicyIndex:
     def names_enough(self, query: str, margin: float) -> bool:
         """Whether a question the caller doubts (`margin` > 0) names something the documents know in their
         own words (容缺受理是啥), or `DOUBTED_NAMES` things they know at all. One everyday word that the
-        lexicon reads as a policy word is no evidence that a chat message is about the documents: 现在几点
-        (几点 → the window's hours), 周末带娃去哪玩好 (周末 → 节假日)."""
+        lexicon reads as a policy word is no evidence that a chat message is about the documents:
+        周末带娃去哪玩好 (周末 → 节假日: the window's hours)."""
         if margin <= 0:
             return True
         query = self._tokenizer.correct(query)

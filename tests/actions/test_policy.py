@@ -6,10 +6,12 @@ from actions.handoff import ActionFallback
 from actions.policy import (
     NOT_FOUND,
     SUGGESTED,
+    SURE_OUT_OF_SCOPE_MARGIN,
     ActionGreet,
     ActionOutOfScope,
     ActionPolicySearch,
     is_question,
+    search_margin,
 )
 from tests.actions.conftest import backend_down, run_action, tracker_state, user_event
 
@@ -88,6 +90,18 @@ async def test_nlu_sure_it_is_out_of_scope_needs_a_clear_answer(api, applicant, 
         ActionOutOfScope(), tracker_state(applicant, question, "out_of_scope", confidence=0.7), domain
     )
     assert "\n出处：" in ran.text
+
+
+async def test_nlu_sure_of_a_story_is_not_trusted_over_the_search(api, applicant, domain):
+    # A story before the question is mostly words DIET learnt from chat: it is put to the search as an
+    # unsure reading is (the search clears this one by less than the margin a short message needs).
+    story = "俺闺女想在临沂开个带餐饮的小宾馆，托俺问问有没有一条链办下来的办法"
+    assert search_margin(story, "out_of_scope", 0.99) == 0.0
+    assert search_margin(story[-16:], "out_of_scope", 0.99) == SURE_OUT_OF_SCOPE_MARGIN
+    ran = await run_action(
+        ActionOutOfScope(), tracker_state(applicant, story, "out_of_scope", confidence=0.99), domain
+    )
+    assert "一链办理" in ran.text and "\n出处：" in ran.text
 
 
 async def test_out_of_scope_with_the_backend_down_still_redirects(applicant, domain, monkeypatch):
