@@ -29,7 +29,7 @@ from actions.dialogue import (
     latest_entity_words,
     latest_text,
 )
-from actions.policy import SOURCE, answer_found
+from actions.policy import SEARCH_LIMIT, SOURCE, answer_found
 from actions.questionnaire import stored_answers
 
 # The industries offered as buttons when someone has not said theirs (Suixian pilot industries first).
@@ -235,7 +235,7 @@ class ActionTimeLimit(BackendAction):
             text = latest_text(tracker)
             if text and not is_command(text):
                 with contextlib.suppress(BackendRefused):
-                    result = await self.backend.search_policies(text, limit=3)
+                    result = await self.backend.search_policies(text, limit=SEARCH_LIMIT)
                     answer_found(dispatcher, result, self.backend.public_link)
             dispatcher.utter_message(
                 text="各行业需要办的许可不同，办理时间也不一样。告诉我您开什么店，我可以给您算出具体的承诺时限：",

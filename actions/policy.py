@@ -38,6 +38,12 @@ SUGGESTED = "下面这些常见问题可能和您想问的有关，{how}就能�
 
 
 SOURCE = "出处："
+# The results asked for: the answer, passages tied with it (`tied_passages`) and the FAQ entries offered
+# as buttons after it (from the next two results, `RELATED_FROM`).
+SEARCH_LIMIT = 10
+RELATED_FROM = 3
+TIED = "同样符合您问题的还有："
+MAX_TIED_TEXT = 80
 
 
 def shorten(text: str, limit: int = MAX_ANSWER) -> str:
@@ -59,7 +65,7 @@ class ActionPolicySearch(BackendAction):
                 buttons=[button(example, example) for example in EXAMPLES],
             )
             return []
-        result = await self.backend.search_policies(question, limit=3)
+        result = await self.backend.search_policies(question, limit=SEARCH_LIMIT)
         if not answer_found(dispatcher, result, self.backend.public_link):
             suggested = [item["title"] for item in result.get("suggestions") or []]
             dispatcher.utter_message(
@@ -80,6 +86,8 @@ def answer_found(
     citations = top.get("citations") or []
     source = citations[0]["citation"] if citations else top["title"]
     lines = [shorten(top["text"])]
+    if tied := tied_passages(hits):
+        lines += ["", TIED, *(f"· {shorten(hit['text'], MAX_TIED_TEXT)}" for hit in tied)]
     if top.get("sample"):
         lines.append("（此答复为示例内容，具体以政务服务中心窗口解释为准。）")
     lines.append("")
@@ -87,7 +95,7 @@ def answer_found(
     url = top.get("url") or (citations[0]["url"] if citations else "")
     if url:
         lines.append(f"查看原文：{public_link(url)}")
-    related = [hit["title"] for hit in hits[1:] if hit.get("kind") == "faq"][:2]
+    related = [hit["title"] for hit in hits[1:RELATED_FROM] if hit.get("kind") == "faq"]
     dispatcher.utter_message(
         text="\n".join(lines), buttons=[button(title, title) for title in related] or None
     )
@@ -176,11 +184,21 @@ async def answer_question(dispatcher: CollectingDispatcher, text: str, backend: 
     return await search_and_answer(dispatcher, text, backend)
 
 
+def tied_passages(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The passages after the first that match the question exactly as well as it does, when the first is
+    a passage too: 卫健委管哪些证 fits the eight rows of annex 1 that need a 公共场所卫生许可证 equally, and
+    showing one of them would answer a question about all of them with an arbitrary one."""
+    top = hits[0]
+    if top.get("kind") != "passage":
+        return []
+    return [hit for hit in hits[1:] if hit.get("kind") == "passage" and hit.get("score") == top.get("score")]
+
+
 async def search_and_answer(
     dispatcher: CollectingDispatcher, question: str, backend: Backend, *, margin: float = 0.0
 ) -> bool:
     try:
-        result = await backend.search_policies(question, limit=3, margin=margin)
+        result = await backend.search_policies(question, limit=SEARCH_LIMIT, margin=margin)
     except (BackendUnavailable, BackendRefused) as exc:
         log.warning("policy search for a message read as another intent failed: %r", exc)
         return False

@@ -7,6 +7,7 @@ from actions.policy import (
     NOT_FOUND,
     SUGGESTED,
     SURE_OUT_OF_SCOPE_MARGIN,
+    TIED,
     ActionGreet,
     ActionOutOfScope,
     ActionPolicySearch,
@@ -27,6 +28,27 @@ async def test_a_policy_answer_cites_its_document_and_links_the_original(api, ap
     assert (
         "查看原文：https://zwfw.example.gov.cn/policies/linyi-2018-188/passages/3-2#p-3-2" in message["text"]
     )
+
+
+async def test_passages_that_fit_as_well_as_the_answer_are_listed_with_it(api, applicant, domain):
+    # The three rows of annex 1 that 道路运输管理机构 approves match 运管所批什么许可 equally.
+    ran = await run_action(
+        ActionPolicySearch(), tracker_state(applicant, "运管所批什么许可", "ask_policy"), domain
+    )
+    [message] = ran.messages
+    answer, _, rest = message["text"].partition(TIED)
+    assert rest, message["text"]
+    named = [name for name in ("设立道路运输站", "机动车维修", "普通货物运输") if name in answer]
+    assert len(named) == 1
+    assert all(
+        name in rest.split("\n出处：")[0]
+        for name in {"设立道路运输站", "机动车维修", "普通货物运输"} - set(named)
+    )
+    # One clear answer stands alone.
+    ran = await run_action(
+        ActionPolicySearch(), tracker_state(applicant, "什么是容缺受理", "ask_policy"), domain
+    )
+    assert TIED not in ran.text
 
 
 async def test_nothing_found_is_said_and_a_person_offered(api, applicant, domain):
