@@ -186,8 +186,9 @@ async def answer_question(dispatcher: CollectingDispatcher, text: str, backend: 
 
 def tied_passages(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The passages after the first that match the question exactly as well as it does, when the first is
-    a passage too: 卫健委管哪些证 fits the eight rows of annex 1 that need a 公共场所卫生许可证 equally, and
-    showing one of them would answer a question about all of them with an arbitrary one."""
+    a passage too: 卫健委管哪些证 fits the nine rows of annex 1 that 卫生计生 licenses equally (eight public
+    places and 商场超市), and showing one of them would answer a question about all of them with an
+    arbitrary one."""
     top = hits[0]
     if top.get("kind") != "passage":
         return []
