@@ -130,8 +130,7 @@ def _first_three(
     first clears it by `margin` and the question names enough for it (as PolicyIndex.search)."""
     candidates, held_to = index.ranked_refs(q, threshold)
     first = [(ref, score) for ref, score in candidates[:FIRST] if score >= held_to]
-    cleared = bool(first) and first[0][1] >= held_to + margin
-    return first if cleared and index.names_enough(q, margin) else []
+    return first if first and index.clears(q, first[0][1], held_to, margin) else []
 
 
 def _answered(index: PolicyIndex, q: str, threshold: float, margin: float = 0.0) -> tuple[str, float] | None:

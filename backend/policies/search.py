@@ -437,8 +437,8 @@ class PolicyIndex:
         limit = max(1, min(limit, MAX_RESULTS))
         ranked, threshold, out_of_scope = self._read(query)
         passing = [c for c in ranked[:limit] if c.score >= threshold]
-        cleared = bool(passing) and passing[0].score >= threshold + margin
-        hits = [self._hit(c) for c in passing] if cleared and self.names_enough(query, margin) else []
+        found = bool(passing) and self.clears(query, passing[0].score, threshold, margin)
+        hits = [self._hit(c) for c in passing] if found else []
         # Suggestions need more of a question the classifier reads as out of scope, as answers do.
         bar = SUGGEST_THRESHOLD + max(0.0, _scope_shift(out_of_scope))
         suggestions = (
@@ -447,6 +447,11 @@ class PolicyIndex:
             else [self._suggestion(c) for c in ranked if c.kind == "faq" and c.score >= bar][:MAX_SUGGESTIONS]
         )
         return SearchResult(query=query, found=bool(hits), results=hits, suggestions=suggestions)
+
+    def clears(self, query: str, score: float, threshold: float, margin: float) -> bool:
+        """Whether a first answer scoring `score` answers `query` held to `threshold`: by `margin` above it,
+        and, when a margin is asked for, for a question that names enough (`names_enough`)."""
+        return score >= threshold + margin and self.names_enough(query, margin)
 
     def names_enough(self, query: str, margin: float) -> bool:
         """Whether a question the caller doubts (`margin` > 0) names something the documents know in their
