@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from pydantic_core import ErrorDetails
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -141,11 +142,62 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# What pydantic found wrong, said in Chinese ({…} from the error's context); a type not listed keeps
+# pydantic's own English text, which still names the problem.
+_PROBLEMS = {
+    "missing": "缺少此项",
+    "extra_forbidden": "不支持此项",
+    "string_type": "应为文本",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "literal_error": "应为 {expected} 之一",
+    "enum": "应为 {expected} 之一",
+    "list_type": "应为列表",
+    "dict_type": "应为 JSON 对象",
+    "model_type": "应为 JSON 对象",
+    "date_type": "应为日期（如 2026-12-04）",
+    "date_parsing": "应为日期（如 2026-12-04）",
+    "date_from_datetime_parsing": "应为日期（如 2026-12-04）",
+    "datetime_type": "应为时间（如 2026-12-04T09:00:00+08:00）",
+    "datetime_parsing": "应为时间（如 2026-12-04T09:00:00+08:00）",
+    "datetime_from_date_parsing": "应为时间（如 2026-12-04T09:00:00+08:00）",
+    "uuid_type": "应为 UUID",
+    "uuid_parsing": "应为 UUID",
+    "string_pattern_mismatch": "格式不正确",
+}
+
+
 def _validation_error(exc: ValidationError, prefix: str) -> InvalidInput:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
     field_path = f"{prefix}.{where}" if where else prefix
-    return InvalidInput(f"参数 {field_path} 不正确：{first['msg']}", field=field_path)
+    return InvalidInput(f"参数 {field_path} 不正确：{_problem(first)}", field=field_path)
+
+
+def _problem(error: ErrorDetails) -> str:
+    template = _PROBLEMS.get(error["type"])
+    if template is None:
+        return error["msg"]
+    context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    if "expected" in context:  # pydantic lists choices as "'a', 'b' or 'c'"
+        context["expected"] = context["expected"].replace(" or ", ", ").replace(", ", "、")
+    try:
+        return template.format_map(context)
+    except KeyError:  # a context pydantic did not give: its own text is better than a hole
+        return error["msg"]
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:

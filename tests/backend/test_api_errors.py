@@ -1,7 +1,11 @@
 """Bad input gets a clear 4xx with a Chinese message, and loses nothing."""
 
-from typing import Any
+from typing import Any, Literal
 
+import pytest
+from pydantic import AnyUrl, BaseModel, Field, ValidationError
+
+from backend.api import _validation_error
 from tests.backend.conftest import SERVICE_KEY, Api
 from tests.backend.test_lifecycle import INFO, answer_everything, restaurant_package
 
@@ -125,6 +129,7 @@ async def test_malformed_and_oversized_bodies(api: Api) -> None:
     assert response.status == 413
     body = await api.call("POST", "/applications", applicant=OWNER, json={"package_id": 5}, expect=422)
     assert body["error"]["field"] == "body.package_id"
+    assert body["error"]["message"] == "参数 body.package_id 不正确：应为文本"
 
 
 async def test_idempotency_key_with_a_different_body(api: Api) -> None:
@@ -209,3 +214,27 @@ async def test_openapi_document_lists_the_api(api: Api) -> None:
     assert schema_ref.split("/")[-1] in doc["components"]["schemas"]
     health = await api.client.get("/healthz")
     assert health.status == 200 and (await health.json())["status"] == "ok"
+
+
+class _Shape(BaseModel):
+    status: Literal["waiting", "closed"]
+    size: int = Field(ge=1)
+    site: AnyUrl | None = None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"size": 1}, "参数 body.status 不正确：缺少此项"),
+        ({"status": "lost", "size": 1}, "参数 body.status 不正确：应为 'waiting'、'closed' 之一"),
+        ({"status": "closed", "size": 0}, "参数 body.size 不正确：应不小于 1"),
+        # A problem without a Chinese wording keeps pydantic's own text rather than a vague one.
+        ({"status": "closed", "size": 1, "site": "::"}, "参数 body.site 不正确：Input should be a valid URL"),
+    ],
+)
+def test_validation_messages_are_chinese_where_pydantic_has_a_known_problem(
+    data: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Shape.model_validate(data)
+    assert _validation_error(caught.value, "body").message.startswith(message)

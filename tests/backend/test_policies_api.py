@@ -49,6 +49,9 @@ async def test_limit(client: Client) -> None:
     status, body = await search(client, q="证照联办", limit=str(MAX_RESULTS + 1))
     assert status == 422
     assert body["error"]["field"] == "query.limit"
+    assert body["error"]["message"] == f"参数 query.limit 不正确：应不大于 {MAX_RESULTS}"
+    status, body = await search(client, q="证照联办", limit="三条")
+    assert (status, body["error"]["message"]) == (422, "参数 query.limit 不正确：应为整数")
 
 
 async def test_margin_asks_the_first_answer_to_clear_the_threshold_by_that_much(client: Client) -> None:
@@ -61,6 +64,8 @@ async def test_margin_asks_the_first_answer_to_clear_the_threshold_by_that_much(
     assert (body["found"], body["results"]) == (False, [])
     status, body = await search(client, q="证照联办", margin="1.5")
     assert status == 422 and body["error"]["field"] == "query.margin"
+    status, body = await search(client, q="证照联办", margin="abc")
+    assert (status, body["error"]["message"]) == (422, "参数 query.margin 不正确：应为数字")
 
 
 async def test_empty_or_oversized_question_is_a_400_in_chinese(client: Client) -> None:
