@@ -439,11 +439,12 @@ class PolicyIndex:
         passing = [c for c in ranked[:limit] if c.score >= threshold]
         found = bool(passing) and self.clears(query, passing[0].score, threshold, margin)
         hits = [self._hit(c) for c in passing] if found else []
-        # Suggestions need more of a question the classifier reads as out of scope, as answers do.
+        # Suggestions need more of a question the classifier reads as out of scope, as answers do, and of
+        # a doubted one as much naming as an answer would (周末带娃去哪玩好 suggests no office hours).
         bar = SUGGEST_THRESHOLD + max(0.0, _scope_shift(out_of_scope))
         suggestions = (
             []
-            if hits
+            if hits or not self.names_enough(query, margin)
             else [self._suggestion(c) for c in ranked if c.kind == "faq" and c.score >= bar][:MAX_SUGGESTIONS]
         )
         return SearchResult(query=query, found=bool(hits), results=hits, suggestions=suggestions)

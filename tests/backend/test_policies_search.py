@@ -307,7 +307,13 @@ def test_a_doubted_question_must_name_two_things_the_documents_know(index: Polic
     chat = "周末带娃去哪玩好"
     assert index.search(chat).results[0].id == "faq:window-and-hours"
     assert not index.names_enough(chat, 0.1) and index.names_enough(chat, 0.0)
-    assert not index.search(chat, margin=0.1).found
+    doubted = index.search(chat, margin=0.1)
+    assert not doubted.found
+    assert doubted.suggestions == [] and index.search(chat, margin=0.0).found  # nor a suggestion of it
+    # A doubted question that names enough keeps its suggestions when it finds nothing.
+    asked = "缺一两份材料能先办吗"
+    assert index.names_enough(asked, 0.1) and not index.search(asked).found
+    assert index.search(asked, margin=0.1).suggestions[0].id == "faq:rongque-shouli"
     assert index.names_enough("什么是容缺受理", 0.1)  # one word, but the documents' own
     named = "人力资源服务许可证归哪个部门管"
     assert index.names_enough(named, 0.1)
