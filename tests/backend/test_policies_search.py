@@ -474,3 +474,8 @@ def test_how_to_apply_gets_the_steps_not_a_passage_that_shares_its_words(index: 
     # 证照联办 and 申请 are in dozens of passages; the first used to be one about cutting down the forms.
     for question in ("证照联办怎么申请", "证照联办去哪申请", "证照联办流程是什么"):
         assert index.search(question).results[0].id == "faq:how-to-apply", question
+
+def test_name_checks_and_hazardous_chemicals_are_not_what_the_documents_answer(index: PolicyIndex) -> None:
+    assert not index.search("核名大概要几天").found
+    assert not index.search("危化品经营许可证咋申请").found
+    assert index.search("食品经营许可证咋申请").found
