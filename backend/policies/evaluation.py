@@ -31,6 +31,7 @@ SECTIONS = {
     "holdout_13": "holdout-13",
     "holdout_14": "holdout-14",
     "holdout_15": "holdout-15",
+    "holdout_16": "holdout-16",
 }
 
 

@@ -117,7 +117,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
         "holdout-8", "holdout-9", "holdout-10", "holdout-11", "holdout-12",
-        "holdout-13", "holdout-14", "holdout-15",
+        "holdout-13", "holdout-14", "holdout-15", "holdout-16",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -162,8 +162,8 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.82, 0.89, 0.87),
-        ("tuned", 0.84, 0.92, 0.91),
+        (None, 0.83, 0.90, 0.87),
+        ("tuned", 0.84, 0.92, 0.89),
         ("holdout-1", 0.84, 0.88, 0.85),
         ("holdout-2", 0.83, 0.90, 0.90),
         ("holdout-3", 0.72, 0.83, 0.80),
@@ -178,7 +178,8 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
         ("holdout-12", 0.71, 0.80, 0.75),
         ("holdout-13", 0.79, 0.89, 0.72),
         ("holdout-14", 0.70, 0.78, 0.72),
-        ("holdout-15", 0.75, 0.83, 0.68),
+        ("holdout-15", 0.75, 0.83, 0.78),
+        ("holdout-16", 0.75, 0.86, 0.85),
     ],
 )
 def test_accuracy_floors(
