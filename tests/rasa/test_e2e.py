@@ -99,6 +99,10 @@ def test_a_policy_question_is_answered_with_its_citation(assistant: Assistant) -
     assert "出处" not in passport and "行业" not in passport
     assert "超出了我的服务范围" in passport or "帮不上忙" in passport
 
+    # Lunch, not the window's lunch break (中午 is read as the office hours by the search's lexicon).
+    lunch = texts(assistant.say(sender, "中午吃啥好"))
+    assert "出处" not in lunch and "办公时间" not in lunch
+
 
 def test_progress_of_the_applicants_application(assistant: Assistant) -> None:
     sender = assistant.new_sender()
