@@ -7,6 +7,7 @@ that ask them; it never writes policy of its own.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -130,8 +131,17 @@ _MORE_QUESTION_WORDS = (
 )  # fmt: skip
 
 
+# A choice between two things asks without a question word (证到期了是重新办还是延续); 还是 alone is also
+# "still" (我还是想开饭店), so only the 是…还是 frame counts.
+_ALTERNATIVE = re.compile(r"是.+还是.")
+
+
 def asks_something(text: str) -> bool:
-    return looks_like_question(text) or any(word in text for word in _MORE_QUESTION_WORDS)
+    return (
+        looks_like_question(text)
+        or any(word in text for word in _MORE_QUESTION_WORDS)
+        or bool(_ALTERNATIVE.search(text))
+    )
 
 
 def is_question(text: str | None) -> bool:

@@ -168,6 +168,8 @@ async def test_a_greeting_that_asks_something_gets_the_documents_answer(api, app
         ("申请材料减少了多少", True),
         ("开旅行社的许可证谁批", True),
         ("开饭店要办证不", True),
+        ("证到期了是重新办还是延续", True),  # a choice between two things
+        ("我还是想开饭店", False),  # 还是 as "still"
         ("我这边的材料都齐了", False),
         # Answers to a form's question that end the same way: no modal verb before the 没有.
         ("还没有", False),
