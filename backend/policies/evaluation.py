@@ -32,6 +32,7 @@ SECTIONS = {
     "holdout_14": "holdout-14",
     "holdout_15": "holdout-15",
     "holdout_16": "holdout-16",
+    "holdout_17": "holdout-17",
 }
 
 

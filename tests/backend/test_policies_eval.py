@@ -92,6 +92,8 @@ changes (a word only the FAQ's phrasings use weighs half; 核名 and 危化品 a
 0.915, 0.888; tuned 882 / 258: 0.856, 0.933, 0.907; holdouts 1-15 together 0.818, 0.896, 0.851 → 0.827,
 0.896, 0.868; holdout-16 0.773, 0.886, 0.867. With five meal questions as NLU out-of-scope examples (the FAQ
 classifier learns them too): all 0.840, 0.915, 0.888; tuned 0.855, 0.933, 0.907.
+Round 18 added holdout-17 (53 / 21), all of it held out; measured before any change for it: holdout-17
+0.755, 0.906, 0.905; all 1741 / 522: 0.837, 0.915, 0.889.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -126,7 +128,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
         "holdout-8", "holdout-9", "holdout-10", "holdout-11", "holdout-12",
-        "holdout-13", "holdout-14", "holdout-15", "holdout-16",
+        "holdout-13", "holdout-14", "holdout-15", "holdout-16", "holdout-17",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -189,6 +191,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
         ("holdout-14", 0.70, 0.78, 0.72),
         ("holdout-15", 0.75, 0.83, 0.78),
         ("holdout-16", 0.75, 0.86, 0.85),
+        ("holdout-17", 0.73, 0.88, 0.85),
     ],
 )
 def test_accuracy_floors(
