@@ -489,6 +489,23 @@ def test_a_word_only_the_faq_phrasings_use_weighs_less(
     assert index.search(question).results[0].id == "faq:yichuang-shouli"
 
 
+def test_candidates_are_ordered_by_word_weights_over_all_they_are_matched_against(
+    index: PolicyIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every task of a plan names who leads it: in the documents alone 牵头 is almost a stop word, and the
+    # notice that names 睢县 most came first.
+    question = "睢县这事谁牵头"
+    ordered = index.search(question)
+    assert ordered.results[0].id == "faq:who-leads"
+    with monkeypatch.context() as patch:
+        patch.setattr(PolicyIndex, "_rank_weight", lambda self, words: max(self._known(words), 0.1))
+        documents_only = index.search(question)
+    assert documents_only.results[0].id == "suixian-2022-21#notice"
+    # Only the order moved: the scores reported are the documents' match.
+    scores = {hit.id: hit.score for hit in documents_only.results}
+    assert all(scores[hit.id] == hit.score for hit in ordered.results)
+
+
 def test_name_checks_and_hazardous_chemicals_are_not_what_the_documents_answer(index: PolicyIndex) -> None:
     assert not index.search("核名大概要几天").found
     assert not index.search("危化品经营许可证咋申请").found
