@@ -387,6 +387,9 @@ class PolicyIndex:
             if d.meta.place
         ]
         self._place_words = frozenset(w for words, _ in self._places for w in words)
+        self._doc_places = {
+            d.id: frozenset(tokenizer.passage_tokens(d.meta.place)) for d in documents if d.meta.place
+        }
         self._passage_words = self._word_field(texts, b=PASSAGE_B)
         self._passage_chars = self._char_field(texts, b=PASSAGE_B)
         phrasings = [(i, text) for i, entry in enumerate(faq) for text in (entry.question, *entry.phrasings)]
@@ -476,7 +479,7 @@ class PolicyIndex:
         ranked, threshold, out_of_scope = self._read(query)
         passing = [c for c in ranked[:limit] if c.score >= threshold]
         found = bool(passing) and self.clears(query, passing[0].score, threshold, margin)
-        hits = [self._hit(c) for c in passing] if found else []
+        hits = [self._hit(c, self._named_documents(query)) for c in passing] if found else []
         # Suggestions need more of a question the classifier reads as out of scope, as answers do, and of
         # a doubted one as much naming as an answer would (周末带娃去哪玩好 suggests no office hours).
         bar = SUGGEST_THRESHOLD + max(0.0, _scope_shift(out_of_scope))
@@ -716,13 +719,22 @@ class PolicyIndex:
         entry = self.faq[candidate.index]
         return Suggestion(id=entry.ref, title=entry.question, score=_floor(candidate.score))
 
-    def _hit(self, candidate: _Candidate) -> Hit:
+    def _named_documents(self, query: str) -> frozenset[str]:
+        """The documents of the places a question names (睢县 → the 睢县 plan)."""
+        words = set(self._tokenizer.passage_tokens(self._tokenizer.correct(query)))
+        return frozenset(doc for doc, place in self._doc_places.items() if place & words)
+
+    def _hit(self, candidate: _Candidate, named: frozenset[str] = frozenset()) -> Hit:
+        """The candidate as an answer; an FAQ answer cites the documents of the places the question names
+        (`named`) first, as the chat shows its first citation: asked 睢县这事谁牵头, the answer that says who
+        leads in every place cites the 睢县 plan, not 临沂's."""
         score = _floor(candidate.score)
         if candidate.kind == "faq":
             entry = self.faq[candidate.index]
             citations = list(
                 {c.url: c for c in (self._citation(c.doc, c.passage) for c in entry.citations)}.values()
             )
+            citations.sort(key=lambda citation: citation.doc_id not in named)
             return Hit(
                 kind="faq",
                 id=entry.ref,

@@ -506,6 +506,21 @@ def test_candidates_are_ordered_by_word_weights_over_all_they_are_matched_agains
     assert all(scores[hit.id] == hit.score for hit in ordered.results)
 
 
+def test_an_answer_cites_the_plan_of_the_place_the_question_names_first(index: PolicyIndex) -> None:
+    def cited(question: str) -> list[str]:
+        hit = index.search(question).results[0]
+        assert hit.id == "faq:who-leads", question
+        assert hit.url == hit.citations[0].url
+        return [citation.doc_id for citation in hit.citations]
+
+    unnamed = cited("证照联办谁牵头")
+    assert unnamed[0] == "linyi-2018-188"  # the entry's own order
+    for question, place in (("睢县这事谁牵头", "suixian-2022-21"), ("淄博一证化归哪个局管", "zibo-2020-42")):
+        named = cited(question)
+        assert named[0] == place, question
+        assert sorted(named) == sorted(unnamed)  # the same citations, only reordered
+
+
 def test_name_checks_and_hazardous_chemicals_are_not_what_the_documents_answer(index: PolicyIndex) -> None:
     assert not index.search("核名大概要几天").found
     assert not index.search("危化品经营许可证咋申请").found
