@@ -566,13 +566,23 @@ class ActionAttachMaterial(BackendAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, file_id: str | None, hint: str | None
     ) -> list[dict[str, Any]]:
         submitted = await find_application(tracker, editable=False)
-        if submitted is not None and file_id:
+        # Words that ask something (旅行社的许可证是哪个部门发), read as sending a material: the documents'
+        # answer first, then where they stand.
+        answered = not file_id and await answer_question(dispatcher, latest_text(tracker), self.backend)
+        if submitted is not None:
             dispatcher.utter_message(
-                text=f"收到文件了。您的申请 {submitted['code']} 当前为“{submitted['status_label']}”，"
+                text=("收到文件了。" if file_id else "")
+                + f"您的申请 {submitted['code']} 当前为“{submitted['status_label']}”，"
                 "暂时不需要上传材料；如果部门要求补正，我会通知您。",
                 buttons=progress_buttons(),
             )
             return [SlotSet("file_id", None), SlotSet("file_material", None)]
+        if answered:
+            dispatcher.utter_message(
+                text="如需上传材料，要先创建申请：回复“我要申请”就可以开始。",
+                buttons=[button("我要申请", "/start_application"), button("列材料清单", "/start_checklist")],
+            )
+            return []
         events: list[dict[str, Any]] = [SlotSet("file_id", file_id), SlotSet("material_hint", hint)]
         if file_id:
             # A hint may be a material id from an earlier button: no application here to name it by.

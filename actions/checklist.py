@@ -543,11 +543,19 @@ class ActionApplyCorrection(BackendAction):
             dispatcher.utter_message(text=f"好的，申请编码已改为 {code}。")
             return [SlotSet("application_code", code)]
 
-        said_industry = latest_entity(tracker, "industry")
-        package = await resolve_package(self.backend, said_industry) if said_industry else None
         stored = tracker.get_slot(ANSWERS)
         # The industry slot already holds the new value (NLU filled it); the answers still name the old one.
         current = stored.get("package_id") if isinstance(stored, dict) else None
+        if (
+            current is None
+            and not tracker.active_loop.get("name")
+            and await answer_question(dispatcher, text, self.backend)
+        ):
+            # Nothing answered yet to correct, no form open: words that ask something (面馆的执照和食品证能
+            # 一块儿办不) are a question, not a change of industry.
+            return []
+        said_industry = latest_entity(tracker, "industry")
+        package = await resolve_package(self.backend, said_industry) if said_industry else None
         if package is not None and package["id"] != current:
             if in_form:
                 dispatcher.utter_message(

@@ -103,6 +103,8 @@ class ActionShowLicence(BackendAction):
         applicant = applicant_of(tracker)
         licences = await self.backend.licences(applicant)
         if not licences:
+            # Asked as a question (综合许可证上的二维码能扫出啥), it is mostly someone asking how it works.
+            await answer_question(dispatcher, latest_text(tracker), self.backend)
             in_progress = [
                 a
                 for a in await self.backend.applications(applicant)

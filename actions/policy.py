@@ -150,10 +150,14 @@ def is_question(text: str | None) -> bool:
 
 
 # Skills that, for someone with no application or licence yet, answer a question put to them from the
-# documents first (actions/licences.py no_licence_yet, ActionShowProgress): 公司不开了要跑哪些地方注销
-# asks how cancelling works. Someone asking before applying is the policy evaluation's premise
-# (scripts/policy_routes.py).
-NEWCOMER_SEARCHES = frozenset({"change_licence", "cancel_licence", "ask_progress"})
+# documents first (actions/licences.py no_licence_yet and ActionShowLicence, ActionShowProgress,
+# ActionAttachMaterial with no application, ActionApplyCorrection with nothing to correct):
+# 公司不开了要跑哪些地方注销 asks how cancelling works, and a question DIET reads as sending a material
+# (旅行社业务经营许可证是旅游局发还是市场监管发) or as a correction is still a question. Someone asking before
+# applying is the policy evaluation's premise (scripts/policy_routes.py).
+NEWCOMER_SEARCHES = frozenset(
+    {"change_licence", "cancel_licence", "ask_progress", "show_licence", "upload_material", "correct"}
+)
 
 
 def search_margin(text: str, intent: str, confidence: float) -> float | None:

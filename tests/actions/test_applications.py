@@ -122,6 +122,30 @@ async def test_a_photo_sent_before_the_application_is_filed_when_it_is_created(a
     ]
 
 
+async def test_a_question_read_as_sending_a_material_gets_the_documents_answer(api, applicant, domain):
+    said = "旅行社业务经营许可证是旅游局发还是市场监管发"
+    ran = await run_action(ActionAttachMaterial(), tracker_state(applicant, said, "upload_material"), domain)
+    assert len(ran.texts) == 2
+    assert "旅行社" in ran.texts[0] and "\n出处：" in ran.texts[0]
+    assert ran.texts[1].startswith("如需上传材料，要先创建申请")
+    assert not ran.slots.get("material_hint")
+    # Words that only say what they are sending get the usual reply.
+    ran = await run_action(
+        ActionAttachMaterial(), tracker_state(applicant, "我要上传材料", "upload_material"), domain
+    )
+    assert "出处：" not in ran.text and "上传材料前需要先创建申请" in ran.text
+
+
+async def test_a_message_about_materials_while_the_application_is_reviewed_says_none_are_needed(
+    api, applicant, domain
+):
+    code = api.accepted_application(applicant)["code"]
+    state = tracker_state(applicant, "我要上传材料", "upload_material")
+    ran = await run_action(ActionAttachMaterial(), state, domain)
+    assert f"您的申请 {code} 当前为" in ran.text and "暂时不需要上传材料" in ran.text
+    assert "需要先创建申请" not in ran.text
+
+
 async def test_a_photo_announced_before_the_application_is_filed_as_announced(api, applicant, domain):
     # "这是营业场所租赁合同", a photo, then "我要申请": the name was lost on the way (every message but an
     # upload empties material_hint) and the photo was filed as the first item of the list instead.

@@ -319,6 +319,23 @@ async def test_a_correction_after_the_checklist_updates_it(api, applicant, domai
     assert notice_subject(picture)[2]["takeaway"] is True
 
 
+async def test_a_question_read_as_a_correction_with_nothing_to_correct_is_answered(api, applicant, domain):
+    # DIET read it as a correction and tagged 面馆; nothing has been answered yet, so it is a question, not
+    # a change of industry.
+    said = "我在兰山区想开个小面馆，营业执照和食品经营许可证能一块儿办不"
+    state = tracker_state(
+        applicant, said, "correct", entities={"industry": "面馆"}, slots={"industry": "面馆"}
+    )
+    ran = await run_action(ActionApplyCorrection(), state, domain)
+    assert "\n出处：" in ran.text and "行业改为" not in ran.text
+    assert ran.slots.get("checklist_answers") is None
+    # Once the questionnaire has answers, the same kind of message corrects them.
+    slots = {"industry": "restaurant", "checklist_answers": answers("restaurant", takeaway=False)}
+    state = tracker_state(applicant, "说错了，我们有外卖", "correct", slots=slots)
+    ran = await run_action(ActionApplyCorrection(), state, domain)
+    assert ran.slots["checklist_answers"]["answers"]["takeaway"] is True
+
+
 async def test_a_phone_correction_updates_the_draft(api, applicant, domain):
     created = api.application(applicant)
     state = tracker_state(

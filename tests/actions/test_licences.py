@@ -16,6 +16,15 @@ async def test_no_licence_yet(api, applicant, domain):
     assert "还没有已核发的行业综合许可证" in ran.text
 
 
+async def test_a_question_read_as_showing_the_licence_gets_the_documents_answer_first(api, applicant, domain):
+    # No licence yet: 综合许可证上的二维码能扫出啥 asks what the QR code does.
+    state = tracker_state(applicant, "综合许可证上的二维码扫了能看到啥", "show_licence")
+    ran = await run_action(ActionShowLicence(), state, domain)
+    assert len(ran.texts) == 2
+    assert "二维码" in ran.texts[0] and "\n出处：" in ran.texts[0]
+    assert "还没有已核发的行业综合许可证" in ran.texts[1]
+
+
 async def test_a_question_about_changing_or_cancelling_without_a_licence_gets_the_policy(
     api, applicant, domain
 ):
