@@ -64,7 +64,9 @@ and answers together; NLU's data unchanged): the same data and seed trained on a
 different model, which sends 30 fewer tuned questions to the search (738 of 882 instead of 768; most go to
 the licences skill, whose catalog answers count too), so the share-searched floors allow for a retraining's
 noise. All 1741 / 522 0.801 / 0.866 / 0.893 → 0.805 / 0.870 / 0.893 (1445 searched), tuned 0.822 / 0.884 /
-0.938 → 0.825 / 0.885 / 0.938 (738).
+0.938 → 0.825 / 0.885 / 0.938 (738). Then a question read as sending a material, showing the licence or a
+correction, from someone with nothing to upload, show or correct, gets the documents' answer first
+(actions/policy.py NEWCOMER_SEARCHES): all 0.808 / 0.874 / 0.893 (1454), tuned 0.830 / 0.891 / 0.938 (744).
 """
 
 from pathlib import Path
