@@ -377,19 +377,18 @@ class PolicyIndex:
         self._tokenizer = tokenizer
         self._passages = [p for d in documents for p in d.passages]
         texts = [" ".join((*p.section_path, p.text)) for p in self._passages]  # headings say what it is about
-        # Each document's place as words (临沂市 → 临沂, 临沂市), and which passages are that document's.
+        # Each document with a place: its id, the place as words (临沂市 → 临沂, 临沂市), and which passages
+        # are that document's.
         self._places = [
             (
+                d.id,
                 frozenset(tokenizer.passage_tokens(d.meta.place)),
                 np.array([p.doc_id == d.id for p in self._passages]),
             )
             for d in documents
             if d.meta.place
         ]
-        self._place_words = frozenset(w for words, _ in self._places for w in words)
-        self._doc_places = {
-            d.id: frozenset(tokenizer.passage_tokens(d.meta.place)) for d in documents if d.meta.place
-        }
+        self._place_words = frozenset(w for _, words, _ in self._places for w in words)
         self._passage_words = self._word_field(texts, b=PASSAGE_B)
         self._passage_chars = self._char_field(texts, b=PASSAGE_B)
         phrasings = [(i, text) for i, entry in enumerate(faq) for text in (entry.question, *entry.phrasings)]
@@ -479,8 +478,10 @@ class PolicyIndex:
         ranked, threshold, out_of_scope = self._read(query)
         passing = [c for c in ranked[:limit] if c.score >= threshold]
         found = bool(passing) and self.clears(query, passing[0].score, threshold, margin)
-        named = self._named_documents(query) if found else frozenset()
-        hits = [self._hit(c, named) for c in passing] if found else []
+        hits: list[Hit] = []
+        if found:
+            named = self._named_documents(query)
+            hits = [self._hit(c, named) for c in passing]
         # Suggestions need more of a question the classifier reads as out of scope, as answers do, and of
         # a doubted one as much naming as an answer would (周末带娃去哪玩好 suggests no office hours).
         bar = SUGGEST_THRESHOLD + max(0.0, _scope_shift(out_of_scope))
@@ -609,7 +610,7 @@ class PolicyIndex:
     def _passage_candidates(self, question: _Question) -> list[_Candidate]:
         covered, raw = self._passage_words.coverage(question.terms)
         for row, term in enumerate(question.terms):
-            for words, passages in self._places:
+            for _, words, passages in self._places:
                 if words.intersection(term.words):
                     covered[row, passages] = np.maximum(covered[row, passages], PLACE_CREDIT * term.credit)
         match, ordering = _matches(covered, question.terms)
@@ -724,11 +725,9 @@ class PolicyIndex:
         """The documents of the places a question names (睢县 → the 睢县 plan), found in the text as written:
         the places' names are no part of other words, and cutting the question again cost the bench 0.5 ms
         of p95."""
-        return frozenset(
-            doc for doc, place in self._doc_places.items() if any(word in query for word in place)
-        )
+        return frozenset(doc for doc, place, _ in self._places if any(word in query for word in place))
 
-    def _hit(self, candidate: _Candidate, named: frozenset[str] = frozenset()) -> Hit:
+    def _hit(self, candidate: _Candidate, named: frozenset[str]) -> Hit:
         """The candidate as an answer; an FAQ answer cites the documents of the places the question names
         (`named`) first, as the chat shows its first citation: asked 睢县这事谁牵头, the answer that says who
         leads in every place cites the 睢县 plan, not 临沂's."""
