@@ -33,6 +33,7 @@ SECTIONS = {
     "holdout_15": "holdout-15",
     "holdout_16": "holdout-16",
     "holdout_17": "holdout-17",
+    "holdout_18": "holdout-18",
 }
 
 

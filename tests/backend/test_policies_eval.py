@@ -97,6 +97,8 @@ Round 18 added holdout-17 (53 / 21), all of it held out; measured before any cha
 weights over documents, phrasings and answers together; rejection unchanged everywhere): all 0.841, 0.920,
 0.889; tuned 0.859, 0.935, 0.907; holdouts 1-15 together 0.829, 0.904, 0.868; holdout-16 0.818, 0.909,
 0.867; holdout-17 0.736, 0.906, 0.905.
+Round 19 added holdout-18 (81 / 23), all of it held out; measured before any change for it: holdout-18
+0.679, 0.802, 0.783; all 1822 / 545: 0.834, 0.915, 0.884.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -131,7 +133,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
         "holdout-8", "holdout-9", "holdout-10", "holdout-11", "holdout-12",
-        "holdout-13", "holdout-14", "holdout-15", "holdout-16", "holdout-17",
+        "holdout-13", "holdout-14", "holdout-15", "holdout-16", "holdout-17", "holdout-18",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -176,7 +178,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.83, 0.90, 0.87),
+        (None, 0.82, 0.90, 0.87),
         ("tuned", 0.84, 0.92, 0.89),
         ("holdout-1", 0.84, 0.88, 0.85),
         ("holdout-2", 0.83, 0.90, 0.90),
@@ -195,6 +197,7 @@ def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSe
         ("holdout-15", 0.75, 0.83, 0.78),
         ("holdout-16", 0.75, 0.86, 0.85),
         ("holdout-17", 0.73, 0.88, 0.85),
+        ("holdout-18", 0.65, 0.78, 0.75),
     ],
 )
 def test_accuracy_floors(
