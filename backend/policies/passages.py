@@ -394,3 +394,21 @@ class _Builder:
             self.blocks.append(Table(self.annex.header, tuple(self.annex.rows)))
             self.annex.header = None
             self.annex.rows = []
+
+
+def load_passage_questions(path: Path, documents: list[Document]) -> dict[str, tuple[str, ...]]:
+    """The questions each passage answers, in applicants' words (config/policy_passage_questions.yaml),
+    by passage ref. A ref that names no passage is an error: a renamed passage must not silently lose
+    them."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    questions = raw.get("questions") or {}
+    refs = {p.ref for d in documents for p in d.passages}
+    unknown = sorted(set(questions) - refs)
+    if unknown:
+        raise ValueError(f"{path}: questions for passages that do not exist: {unknown}")
+    bad = sorted(
+        ref for ref, texts in questions.items() if not texts or not all(isinstance(t, str) for t in texts)
+    )
+    if bad:
+        raise ValueError(f"{path}: each passage needs a list of questions (text): {bad}")
+    return {ref: tuple(t.strip() for t in texts) for ref, texts in questions.items()}
