@@ -94,7 +94,8 @@ threshold — each new batch of such questions needs its synonyms. Figures: test
   `LONG_THRESHOLD`. Tuned on round 5's dev batch (0.650 → 0.767 top-1 with the out-of-scope questions
   all still rejected); on the fresh holdout-4, +0.033 top-1 and +0.050 top-3, one more out-of-scope
   question answered (holdout-3: +0.033 / +0.067, none).
-- The FAQ classifier (classifier.py) also learns NLU's out-of-scope examples, and the threshold moves
+- The FAQ classifier (classifier.py) also learns out-of-scope examples (NLU's, and the search's own in
+  config/policy_out_of_scope.yaml), and the threshold moves
   with its reading: by `OUT_OF_SCOPE_SHIFT` × (its out-of-scope probability − 0.5), so up to 0.15 higher
   for a question like 经营范围该怎么写 (a business's matter the documents do not answer, though
   change-and-cancel shares its words) and down to `LONG_THRESHOLD` for one like the FAQ's phrasings.
@@ -139,7 +140,13 @@ import numpy.typing as npt
 from pydantic import BaseModel, Field
 from rank_bm25 import BM25Okapi
 
-from backend.policies.classifier import UNDECIDED, FaqClassifier, features, load_out_of_scope
+from backend.policies.classifier import (
+    UNDECIDED,
+    FaqClassifier,
+    features,
+    load_out_of_scope,
+    load_scope_examples,
+)
 from backend.policies.faq import FaqEntry, load_faq
 from backend.policies.passages import NOTICE, Document, load_documents, load_passage_questions
 from backend.policies.tokens import Lexicon, PolicyTokenizer, Term
@@ -481,7 +488,10 @@ class PolicyIndex:
             b=PASSAGE_B,
         )
         rows = [" ".join((p.section_path[-1], p.text)) for p in self._passages if p.kind == "table_row"]
-        self._classifier = FaqClassifier(faq, tokenizer, out_of_scope, in_scope=rows)
+        # In scope, and no FAQ entry's: Annex tables' rows and the questions the passages answer.
+        self._classifier = FaqClassifier(
+            faq, tokenizer, out_of_scope, in_scope=[*rows, *(t for _, t in asked)]
+        )
         self._unknown_weight = self._passage_words.max_idf
         self._neighbours = _Neighbours(vectors, *self._neighbour_vocabulary(vectors)) if vectors else None
 
@@ -524,11 +534,13 @@ class PolicyIndex:
         values: Mapping[str, str] | None = None,
         nlu_dir: Path = DEFAULT_NLU_DIR,
         questions_file: Path | None = None,
+        out_of_scope_file: Path | None = None,
     ) -> "PolicyIndex":
         """Documents, lexicon and dictionary from `policies_dir` (config/policies), FAQ from `faq_file`
         (default: config/policy_faq.yaml next to it), its answers filled with the deployment's `values`
-        (default: the built-in settings'), out-of-scope examples from NLU's data in `nlu_dir`, the
-        questions passages answer from `questions_file` (default: config/policy_passage_questions.yaml)."""
+        (default: the built-in settings'), out-of-scope examples from NLU's data in `nlu_dir` and from
+        `out_of_scope_file` (default: config/policy_out_of_scope.yaml), the questions passages answer from
+        `questions_file` (default: config/policy_passage_questions.yaml)."""
         started = time.perf_counter()
         documents = load_documents(policies_dir)
         faq = load_faq(
@@ -545,7 +557,10 @@ class PolicyIndex:
             tokenizer,
             threshold=threshold,
             vectors=default_vectors(),
-            out_of_scope=load_out_of_scope(nlu_dir),
+            out_of_scope=[
+                *load_out_of_scope(nlu_dir),
+                *load_scope_examples(out_of_scope_file or policies_dir.parent / "policy_out_of_scope.yaml"),
+            ],
             passage_questions=load_passage_questions(
                 questions_file or policies_dir.parent / "policy_passage_questions.yaml", documents
             ),

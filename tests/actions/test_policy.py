@@ -101,7 +101,7 @@ async def test_nlu_sure_it_is_out_of_scope_needs_a_clear_answer(api, applicant, 
     ran = await run_action(ActionOutOfScope(), sure, domain)
     assert "容缺受理" in ran.text and "\n出处：" in ran.text
     # ... one that only just passes the search's threshold does not (answered when NLU is unsure).
-    question = "代账公司一个月一般收多少钱"
+    question = "开旅行社要交多少质量保证金"
     ran = await run_action(
         ActionOutOfScope(), tracker_state(applicant, question, "out_of_scope", confidence=0.99), domain
     )

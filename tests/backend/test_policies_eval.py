@@ -103,6 +103,9 @@ questions they answer, in applicants' words: config/policy_passage_questions.yam
 tuned 0.890, 0.948, 0.907; holdouts 1-17 together 0.823, 0.905, 0.871 → 0.860, 0.925, 0.867; holdout-18
 0.765, 0.901, 0.783. Top-3 fell on three old holdouts (holdout-2 0.909 → 0.891, holdout-3 0.900 → 0.867,
 holdout-10 0.909 → 0.886): passages that answer a neighbouring question now outrank the labelled ones.
+Then the FAQ classifier learnt 208 more out-of-scope questions in the documents' words
+(config/policy_out_of_scope.yaml) and the passages' questions as in scope: all 0.870, 0.936, 0.917; tuned
+0.892, 0.949, 0.934; holdouts 1-17 together 0.858, 0.925, 0.905; holdout-18 0.765, 0.901, 0.870.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -113,6 +116,7 @@ from pathlib import Path
 import pytest
 
 from backend.catalog import load_catalog
+from backend.policies.classifier import load_scope_examples
 from backend.policies.evaluation import EvalQuestion, EvalSet, Route, Routes, evaluate, evaluate_product
 from backend.policies.passages import load_documents, load_passage_questions
 from backend.policies.search import PolicyIndex
@@ -192,11 +196,24 @@ def test_no_question_is_copied_from_the_passages_questions(eval_set: EvalSet) ->
     assert not texts & evaluated
 
 
+def test_no_out_of_scope_question_is_copied_from_the_searchs_examples(eval_set: EvalSet) -> None:
+    def bare(text: str) -> str:
+        return re.sub(r"[\W_]", "", text)
+
+    examples = {
+        bare(t) for t in load_scope_examples(DEFAULT_POLICIES_DIR.parent / "policy_out_of_scope.yaml")
+    }
+    assert len(examples) > 200
+    assert not examples & (
+        {bare(q) for q, _ in eval_set.out_of_scope} | {bare(q.q) for q in eval_set.questions}
+    )
+
+
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.86, 0.92, 0.87),
-        ("tuned", 0.88, 0.93, 0.89),
+        (None, 0.86, 0.92, 0.90),
+        ("tuned", 0.88, 0.93, 0.92),
         ("holdout-1", 0.84, 0.88, 0.85),
         ("holdout-2", 0.83, 0.87, 0.90),
         ("holdout-3", 0.72, 0.83, 0.80),
@@ -214,7 +231,7 @@ def test_no_question_is_copied_from_the_passages_questions(eval_set: EvalSet) ->
         ("holdout-15", 0.75, 0.83, 0.78),
         ("holdout-16", 0.75, 0.86, 0.85),
         ("holdout-17", 0.73, 0.88, 0.85),
-        ("holdout-18", 0.74, 0.87, 0.75),
+        ("holdout-18", 0.74, 0.87, 0.83),
     ],
 )
 def test_accuracy_floors(
@@ -258,7 +275,7 @@ def test_product_figures_count_only_what_nlu_sends_to_the_search(index: PolicyIn
 def test_product_figures_hold_a_search_to_the_margin_its_route_asks_for(index: PolicyIndex) -> None:
     # NLU sure it is out of scope: the search answers only when its first answer clears the bar by the margin.
     question = EvalQuestion("什么是容缺受理", frozenset({"faq:rongque-shouli"}))
-    far = "代账公司一个月一般收多少钱"  # passes the threshold by less than 0.1
+    far = "开旅行社要交多少质量保证金"  # passes the threshold by less than 0.1
     eval_set = EvalSet((question,), ((far, "tuned"),))
     loose = Routes({text: Route("out_of_scope", searched=True) for text in (question.q, far)})
     sure = Routes({text: Route("out_of_scope", True, None, 0.1) for text in (question.q, far)})

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from backend.policies import search
-from backend.policies.classifier import UNDECIDED, FaqClassifier, load_out_of_scope, read_features
+from backend.policies.classifier import (
+    UNDECIDED,
+    FaqClassifier,
+    load_out_of_scope,
+    load_scope_examples,
+    read_features,
+)
 from backend.policies.passages import load_passage_questions
 from backend.policies.search import (
     DEFAULT_NLU_DIR,
@@ -283,7 +289,7 @@ def test_the_story_around_an_answering_clause_breaks_its_ties(
 ) -> None:
     # The clause 在临沂需要办卫生许可证吗 fits the places that need that licence (Annex 1's rows) all but
     # equally; the story says which one.
-    story = "我退休了想在小区里办个公益小图书馆给孩子们看书，在临沂需要办卫生许可证吗？"
+    story = "我跟俺家那口子商量着把老房子收拾收拾弄成个小图书馆，在临沂需要办卫生许可证吗？"
     with monkeypatch.context() as patch:
         patch.setattr(search, "STORY_CONTEXT", 0.0)
         tied = index.search(story, limit=5).results
@@ -577,3 +583,28 @@ def test_passage_questions_must_name_passages_that_exist(index: PolicyIndex, tmp
         load_passage_questions(path, documents)
     path.write_text("questions:\n  linyi-2018-188#a1-1:\n    - 开饭店要啥证\n", encoding="utf-8")
     assert load_passage_questions(path, documents) == {"linyi-2018-188#a1-1": ("开饭店要啥证",)}
+
+
+def test_the_searchs_own_out_of_scope_examples_hold_such_questions_to_more(
+    index: PolicyIndex, tmp_path: Path
+) -> None:
+    # The documents never speak of staff health certificates; config/policy_out_of_scope.yaml does, in
+    # other words than these.
+    question = "店员体检的健康证在哪里开"
+    none = tmp_path / "none.yaml"
+    none.write_text("out_of_scope: []\n", encoding="utf-8")
+    without = PolicyIndex.load(DEFAULT_POLICIES_DIR, out_of_scope_file=none)
+    assert index.ranked_refs(question)[1] > without.ranked_refs(question)[1]
+    assert not index.search(question).found
+    # A policy question is not: the passages' questions are in-scope examples.
+    assert index.search("营业执照和食品经营许可证能一起办吗").found
+
+
+def test_scope_examples_must_be_a_list_of_questions(tmp_path: Path) -> None:
+    path = tmp_path / "scope.yaml"
+    path.write_text("out_of_scope:\n  - 中午吃啥\n  - ' 今天几号 '\n", encoding="utf-8")
+    assert load_scope_examples(path) == ["中午吃啥", "今天几号"]
+    for bad in ("out_of_scope: 中午吃啥\n", "out_of_scope:\n  - ''\n", "questions: []\n"):
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(ValueError, match="out_of_scope"):
+            load_scope_examples(path)

@@ -67,6 +67,9 @@ noise. All 1741 / 522 0.801 / 0.866 / 0.893 → 0.805 / 0.870 / 0.893 (1445 sear
 0.938 → 0.825 / 0.885 / 0.938 (738). Then a question read as sending a material, showing the licence or a
 correction, from someone with nothing to upload, show or correct, gets the documents' answer first
 (actions/policy.py NEWCOMER_SEARCHES): all 0.808 / 0.874 / 0.893 (1454), tuned 0.830 / 0.891 / 0.938 (744).
+Session 17 (round 19 added 81 / 23 questions; passages matched on the questions they answer, and the
+search's classifier learnt 208 out-of-scope questions of its own; NLU's data unchanged, the model retrained on
+this machine): all 1822 / 545 0.840 / 0.901 / 0.921 (1572 searched), tuned 0.861 / 0.913 / 0.950 (770).
 """
 
 from pathlib import Path
@@ -100,7 +103,7 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
 @pytest.mark.timeout(1800)  # a training run when the data changed (make test trains first: then none)
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected", "searched"),
-    [(None, 0.78, 0.84, 0.87, 0.80), ("tuned", 0.80, 0.86, 0.92, 0.80)],
+    [(None, 0.80, 0.86, 0.89, 0.80), ("tuned", 0.82, 0.88, 0.92, 0.80)],
 )
 def test_policy_questions_reach_the_search_and_out_of_scope_ones_do_not(
     routes: Routes, part: str | None, top1: float, top3: float, rejected: float, searched: float
