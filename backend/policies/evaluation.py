@@ -34,6 +34,7 @@ SECTIONS = {
     "holdout_16": "holdout-16",
     "holdout_17": "holdout-17",
     "holdout_18": "holdout-18",
+    "holdout_19": "holdout-19",
 }
 
 

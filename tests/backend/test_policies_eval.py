@@ -106,6 +106,8 @@ holdout-10 0.909 → 0.886): passages that answer a neighbouring question now ou
 Then the FAQ classifier learnt 208 more out-of-scope questions in the documents' words
 (config/policy_out_of_scope.yaml) and the passages' questions as in scope: all 0.870, 0.936, 0.917; tuned
 0.892, 0.949, 0.934; holdouts 1-17 together 0.858, 0.925, 0.905; holdout-18 0.765, 0.901, 0.870.
+Round 20 added holdout-19 (120 / 34, each question in the voice of a kind of applicant), all of it held out;
+measured before any change for it: holdout-19 0.742, 0.883, 0.853; all 1942 / 579: 0.863, 0.933, 0.914.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -142,7 +144,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert eval_set.parts == [
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
         "holdout-8", "holdout-9", "holdout-10", "holdout-11", "holdout-12",
-        "holdout-13", "holdout-14", "holdout-15", "holdout-16", "holdout-17", "holdout-18",
+        "holdout-13", "holdout-14", "holdout-15", "holdout-16", "holdout-17", "holdout-18", "holdout-19",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -232,6 +234,7 @@ def test_no_out_of_scope_question_is_copied_from_the_searchs_examples(eval_set: 
         ("holdout-16", 0.75, 0.86, 0.85),
         ("holdout-17", 0.73, 0.88, 0.85),
         ("holdout-18", 0.74, 0.87, 0.83),
+        ("holdout-19", 0.71, 0.85, 0.82),
     ],
 )
 def test_accuracy_floors(
