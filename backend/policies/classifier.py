@@ -13,16 +13,23 @@ are a last class, in scope and no FAQ entry's. Round 14: all parts 0.839 / 0.909
 / 0.881 (旅行社业务经营许可证是旅游局发还是市场监管发 now found; 货车的ETC在哪办 now turned away).
 Round 19 gave each side more of the questions it was missing: out of scope, 208 more that speak the
 documents' words (config/policy_out_of_scope.yaml: 健康证, 消防验收, 经营范围, 中午吃啥好 …), which NLU does
-not train on; in scope, the questions the passages answer (config/policy_passage_questions.yaml). All
+not train on; in scope, the questions the passages answer (config/policy_passage_questions.yaml; one class
+then, a class a passage since round 20). All
 parts 0.870 / 0.935 / 0.883 → 0.870 / 0.936 / 0.917; holdout-18 (fresh, blind to both) 0.765 / 0.901 /
 0.783 → 0.765 / 0.901 / 0.870; the 503 of the set's 545 out-of-scope questions that come within a bigram
 Jaccard of 0.5 of no example: 0.918. Either side alone moved the other way (only the out-of-scope
 examples: 0.863 / 0.925 / 0.932, in-scope questions turned away; only the passage questions, under an
 earlier weighting of them: rejection 0.829).
 
-The search (search.py) uses it twice, and neither use can lift an entry that matches nothing:
+Each passage is a class too, learnt from the questions it answers (config/policy_passage_questions.yaml),
+after the FAQ's entries: a passage's questions tell it from its neighbours as an entry's phrasings do.
+Round 20 (top-1 / top-3 / rejected): all 0.863 / 0.933 / 0.914 → 0.876 / 0.946 / 0.914; holdout-19 (fresh)
+0.742 / 0.883 / 0.853 → 0.767 / 0.942 / 0.853. It costs training time: about 170 classes instead of 40.
+
+The search (search.py) uses it twice, and neither use can lift a candidate that matches nothing:
 - among FAQ candidates, the classifier's favourite keeps its match in the ranking and the others give up
   part of it (`CLASSIFIER_SHARE`), which breaks the ties BM25 leaves between entries that share words;
+  so among passage candidates;
 - a question the classifier reads as out of scope is held to a higher threshold, one it reads as a policy
   question to a lower one (`OUT_OF_SCOPE_SHIFT`).
 
@@ -31,12 +38,13 @@ character bigrams of the content, so an applicant's word the lexicon knows count
 and, unlike the search, the stop words a question is asked with (lexicon `question_words`: 谁, 多少,
 什么时候), which tell who-leads, fees and processing-time apart where the other words are shared.
 scikit-learn gives the model (TF-IDF features, L2-regularised, lbfgs: deterministic); training takes about
-half a second when the index is built, and reading a question about half a millisecond.
+five seconds when the index is built (174 classes over 5,300 features; half a second before the passages
+were classes), and reading a question about half a millisecond.
 """
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +115,15 @@ class Reading:
     likelihood: npt.NDArray[np.float64]
     # The probability that the question is none of the FAQ's but one the documents do not answer.
     out_of_scope: float
+    # The same as `likelihood` for the passages learnt from their questions, among those asked about.
+    passages: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(0))
+
+
+def _relative(
+    probabilities: npt.NDArray[np.float64], among: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    best = float(probabilities[among].max()) if among.any() else 0.0
+    return probabilities / best if best > 0 else np.ones(len(probabilities))
 
 
 class FaqClassifier:
@@ -116,15 +133,20 @@ class FaqClassifier:
         tokenizer: PolicyTokenizer,
         out_of_scope: Sequence[str] = (),
         in_scope: Sequence[str] = (),
+        passages: Sequence[Sequence[str]] = (),
     ) -> None:
         """`out_of_scope`: questions the documents do not answer (one class); `in_scope`: other text the
-        documents do answer from, beside the FAQ (one more class, no entry's)."""
+        documents do answer from, beside the FAQ (one more class, no entry's); `passages`: the questions
+        each of some passages answers (a class each, after the FAQ's)."""
         self._size = len(faq)
+        self._passages = len(passages)
         self._learnt_scope = bool(out_of_scope)
         examples: list[list[str]] = []
         labels: list[int] = []
         texts = [(i, t) for i, entry in enumerate(faq) for t in (entry.question, *entry.phrasings)]
-        texts += [(self._size, t) for t in out_of_scope] + [(self._size + 1, t) for t in in_scope]
+        texts += [(self._size + k, t) for k, questions in enumerate(passages) for t in questions]
+        scope = self._size + self._passages
+        texts += [(scope, t) for t in out_of_scope] + [(scope + 1, t) for t in in_scope]
         for label, text in texts:
             text = tokenizer.correct(text)
             examples.append(read_features(tokenizer, text))
@@ -135,14 +157,23 @@ class FaqClassifier:
         if self._fitted:
             self._model.fit(self._vectorizer.fit_transform(examples), labels)
 
-    def read(self, question: list[str], among: npt.NDArray[np.bool_]) -> Reading:
-        """The question's reading; `among` marks the FAQ entries it is asked about (its candidates)."""
+    def read(
+        self,
+        question: list[str],
+        among: npt.NDArray[np.bool_],
+        among_passages: npt.NDArray[np.bool_] | None = None,
+    ) -> Reading:
+        """The question's reading; `among` marks the FAQ entries it is asked about (its candidates),
+        `among_passages` the passages (of those learnt)."""
         if not self._fitted:
-            return Reading(np.ones(self._size), UNDECIDED)
-        probabilities = np.zeros(self._size + 2)
+            return Reading(np.ones(self._size), UNDECIDED, np.ones(self._passages))
+        scope = self._size + self._passages
+        probabilities = np.zeros(scope + 2)
         vector = self._vectorizer.transform([question])
         probabilities[self._model.classes_] = self._model.predict_proba(vector)[0]
-        entries = probabilities[: self._size]
-        best = float(entries[among].max()) if among.any() else 0.0
-        likelihood = entries / best if best > 0 else np.ones(self._size)
-        return Reading(likelihood, float(probabilities[self._size]) if self._learnt_scope else UNDECIDED)
+        passages = probabilities[self._size : scope]
+        return Reading(
+            _relative(probabilities[: self._size], among),
+            float(probabilities[scope]) if self._learnt_scope else UNDECIDED,
+            _relative(passages, np.zeros(self._passages, bool) if among_passages is None else among_passages),
+        )

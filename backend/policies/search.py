@@ -77,7 +77,10 @@ through the term's IDF). 1.0 means every meaningful word of the question is foun
   the classifier has learnt which words tell them apart. It only orders: whether a candidate passes the
   threshold, and the score reported, are its match, so what is found and what is turned away do not
   change. Round 12 (tests/backend/policy_eval.yaml): top-1 +0.011 on the tuned part, +0.021 over the
-  older holdouts, holdout-11 (fresh) 0.789 → 0.816; top-3 +0.008 / +0.004 / unchanged.
+  older holdouts, holdout-11 (fresh) 0.789 → 0.816; top-3 +0.008 / +0.004 / unchanged. Passages are
+  ranked the same way among themselves, each a class learnt from its questions. Round 20: all 0.863 /
+  0.933 / 0.914 → 0.876 / 0.946 / 0.914, holdout-19 (fresh) 0.742 / 0.883 / 0.853 → 0.767 / 0.942 / 0.853
+  (0.2 and 0.4 of share within 0.002 of 0.3 on all; 0.7 lower).
 - Near-ties (common: short questions saturate) go to the candidate whose own words the question covers
   most (`TIE_BREAK`), then to raw BM25.
 
@@ -115,7 +118,9 @@ threshold — each new batch of such questions needs its synonyms. Figures: test
   one more out-of-scope question of holdout-12; the last clause alone gained less. The whole message
   still breaks the answering clause's near-ties (`STORY_CONTEXT`): 在临沂需要办卫生许可证吗 fits five table
   rows equally, and the story before it names the 图书馆. Round 16: holdout-15 (fresh) 0.729 / 0.812 →
-  0.771 / 0.854, dev batch +0.021 top-1, tuned unchanged.
+  0.771 / 0.854, dev batch +0.021 top-1, tuned unchanged. Since the passages are the classifier's classes
+  (round 20), its reading of the clause orders them more than that tie-break can, so it reads the whole
+  message instead (its out-of-scope reading stays the clause's): all +0.001 top-1, +0.002 top-3.
 - When nothing is found, FAQ entries that still match `SUGGEST_THRESHOLD` are offered by their questions
   (`suggestions`) for the applicant to pick from: the search does not claim they answer the question, and
   tapping one asks the entry's own question, which finds it. On holdout-3 and -4, the right entry is
@@ -133,7 +138,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -143,6 +148,7 @@ from rank_bm25 import BM25Okapi
 from backend.policies.classifier import (
     UNDECIDED,
     FaqClassifier,
+    Reading,
     features,
     load_out_of_scope,
     load_scope_examples,
@@ -373,6 +379,14 @@ def _share(covered: Matrix, weights: Vector) -> Vector:
     return weights @ covered / total if total > 0 else np.zeros(covered.shape[1])
 
 
+class _Matched(NamedTuple):
+    """Candidates' matches (`_match`), the same weighed for ordering, and raw BM25."""
+
+    match: Vector
+    ordering: Vector
+    raw: Vector
+
+
 @dataclass(frozen=True, eq=False)
 class _Asked:
     """The questions the passages answer, in applicants' words (config/policy_passage_questions.yaml),
@@ -384,14 +398,22 @@ class _Asked:
     passages: npt.NDArray[np.int_]
     starts: npt.NDArray[np.int_]
     size: int
+    # Each of those passages' questions, in the same order.
+    examples: tuple[tuple[str, ...], ...]
 
     @classmethod
     def build(cls, index: "PolicyIndex", asked: list[tuple[int, str]], size: int) -> "_Asked":
         owner = np.array([i for i, _ in asked])
         starts = np.flatnonzero(np.diff(owner, prepend=-1))
         texts = [t for _, t in asked]
+        examples = tuple(tuple(texts[a:b]) for a, b in zip(starts, [*starts[1:], len(texts)], strict=True))
         return cls(
-            index._word_field(texts, b=0.0), index._char_field(texts, b=0.0), owner[starts], starts, size
+            index._word_field(texts, b=0.0),
+            index._char_field(texts, b=0.0),
+            owner[starts],
+            starts,
+            size,
+            examples,
         )
 
     def _best(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -488,9 +510,13 @@ class PolicyIndex:
             b=PASSAGE_B,
         )
         rows = [" ".join((p.section_path[-1], p.text)) for p in self._passages if p.kind == "table_row"]
-        # In scope, and no FAQ entry's: Annex tables' rows and the questions the passages answer.
+        # Each passage with questions is a class of its own; the tables' rows are in scope and no one's.
         self._classifier = FaqClassifier(
-            faq, tokenizer, out_of_scope, in_scope=[*rows, *(t for _, t in asked)]
+            faq,
+            tokenizer,
+            out_of_scope,
+            in_scope=rows,
+            passages=self._asked.examples if self._asked else (),
         )
         self._unknown_weight = self._passage_words.max_idf
         self._neighbours = _Neighbours(vectors, *self._neighbour_vocabulary(vectors)) if vectors else None
@@ -628,7 +654,7 @@ class PolicyIndex:
         for clause in _CLAUSE_BREAK.split(query):
             if len(clause) < CLAUSE_MIN or clause == query:
                 continue
-            found, weight, scope = self._rank(clause)
+            found, weight, scope = self._rank(clause, context=query)
             bar = self.question_threshold(weight, threshold, scope)
             margin = _margin(found, bar)
             if margin >= 0 and (best is None or margin > best[0]):
@@ -654,9 +680,11 @@ class PolicyIndex:
             threshold = min(threshold, max(LONG_THRESHOLD, EVIDENCE_MIN / weight))
         return max(LONG_THRESHOLD, threshold + _scope_shift(out_of_scope))
 
-    def _rank(self, query: str) -> tuple[list[_Candidate], float, float]:
+    def _rank(self, query: str, context: str | None = None) -> tuple[list[_Candidate], float, float]:
         """The candidates, best first, the question's weight (the sum of its terms' weights) and the
-        classifier's probability that it is out of scope."""
+        classifier's probability that it is out of scope. A clause read apart from its message
+        (`context`) is ordered by the classifier's reading of the whole message: the story around it says
+        which of its candidates it is about (在临沂需要办卫生许可证吗 after a story of a small library)."""
         query = self._tokenizer.correct(query)
         word_terms = self._tokenizer.query_terms(query)
         if not word_terms or self._tokenizer.is_other_service(word_terms, query):
@@ -677,15 +705,22 @@ class PolicyIndex:
             {w for term in terms for w in term.words} | set(self._tokenizer.passage_tokens(query)),
             features(word_terms, bigrams, self._tokenizer.question_words(query)),
         )
-        faq, out_of_scope = self._faq_candidates(question)
-        ranked = [*faq, *self._passage_candidates(question)]
+        faq, passages = self._faq_match(question), self._passage_match(question)
+        asked = passages.match[self._asked.passages] > 0 if self._asked else None
+        reading = self._classifier.read(question.features, faq.match > 0, asked)
+        if context is not None:
+            story = self._classifier.read(self._features(context), faq.match > 0, asked)
+            reading = replace(story, out_of_scope=reading.out_of_scope)
+        ranked = [
+            *self._faq_candidates(question, faq, reading),
+            *self._passage_candidates(question, passages, reading),
+        ]
         ranked.sort(key=_key, reverse=True)
-        return ranked, sum(term.weight for term in terms), out_of_scope
+        return ranked, sum(term.weight for term in terms), reading.out_of_scope
 
-    def _faq_candidates(self, question: _Question) -> tuple[list[_Candidate], float]:
+    def _faq_match(self, question: _Question) -> _Matched:
         """An entry covers a term when its question or any phrasing has it, or (for part of the term's
-        weight) its answer; of its phrasings, the one whose own words the question covers best speaks
-        for it. Also the classifier's probability that the question is out of scope."""
+        weight) its answer. Raw BM25 per phrasing."""
         covered, raw = self._faq_words.coverage(question.terms)
         phrasings = np.maximum.reduceat(covered, self._faq_starts, axis=1)
         answers, _ = self._answer_words.coverage(question.terms)
@@ -694,7 +729,12 @@ class PolicyIndex:
             chars = _match(self._faq_chars.coverage(question.grams)[0], question.grams)
             chars = np.maximum.reduceat(chars, self._faq_starts)
             match, ordering = question.blend(match, chars), question.blend(ordering, chars)
-        reading = self._classifier.read(question.features, match > 0)
+        return _Matched(match, ordering, raw)
+
+    def _faq_candidates(self, question: _Question, matched: _Matched, reading: Reading) -> list[_Candidate]:
+        """Of an entry's phrasings, the one whose own words the question covers best speaks for it; the
+        classifier's likelihood orders the entries (`CLASSIFIER_SHARE`)."""
+        match, ordering, raw = matched
         candidates = []
         for entry in np.flatnonzero(match):
             own = np.flatnonzero(self._faq_owner == entry)
@@ -704,9 +744,9 @@ class PolicyIndex:
             likelihood = 1 - CLASSIFIER_SHARE + CLASSIFIER_SHARE * float(reading.likelihood[entry])
             order = float(ordering[entry]) * own_share * likelihood
             candidates.append(_Candidate("faq", int(entry), score, precision, float(raw[own].max()), order))
-        return candidates, reading.out_of_scope
+        return candidates
 
-    def _passage_candidates(self, question: _Question) -> list[_Candidate]:
+    def _passage_match(self, question: _Question) -> _Matched:
         covered, raw = self._passage_words.coverage(question.terms)
         if self._asked:
             np.maximum(covered, ASKED_TERM_CREDIT * self._asked.coverage(question.terms), out=covered)
@@ -725,7 +765,19 @@ class PolicyIndex:
                 asked = _match(self._asked.char_coverage(question.grams), question.grams)
                 np.maximum(chars, ASKED_TERM_CREDIT * asked, out=chars)
             match, ordering = question.blend(match, chars), question.blend(ordering, chars)
-        scores, orders = match * PASSAGE_WEIGHT, ordering * PASSAGE_WEIGHT
+        return _Matched(match, ordering, raw)
+
+    def _passage_candidates(
+        self, question: _Question, matched: _Matched, reading: Reading
+    ) -> list[_Candidate]:
+        """Passages weigh `PASSAGE_WEIGHT`; the classifier's likelihood for those learnt from their
+        questions orders them as it orders the FAQ's entries."""
+        match, ordering, raw = matched
+        likelihood = np.ones(len(match))
+        if self._asked:
+            likelihood[self._asked.passages] = reading.passages
+        scores = match * PASSAGE_WEIGHT
+        orders = ordering * PASSAGE_WEIGHT * (1 - CLASSIFIER_SHARE + CLASSIFIER_SHARE * likelihood)
         return [
             _Candidate(
                 "passage",
@@ -789,6 +841,12 @@ class PolicyIndex:
         if not found:
             return None
         return _QueryTerm(tuple(found), self._unknown_weight, neighbour_credit(max(found.values())))
+
+    def _features(self, text: str) -> list[str]:
+        """What the classifier reads of a message (classifier.features)."""
+        text = self._tokenizer.correct(text)
+        terms = self._tokenizer.query_terms(text)
+        return features(terms, self._tokenizer.query_bigrams(text), self._tokenizer.question_words(text))
 
     def _rank_weight(self, words: Term) -> float:
         """What a known term weighs when candidates are ordered: its IDF over the documents, the FAQ's

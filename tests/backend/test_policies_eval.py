@@ -108,6 +108,9 @@ Then the FAQ classifier learnt 208 more out-of-scope questions in the documents'
 0.892, 0.949, 0.934; holdouts 1-17 together 0.858, 0.925, 0.905; holdout-18 0.765, 0.901, 0.870.
 Round 20 added holdout-19 (120 / 34, each question in the voice of a kind of applicant), all of it held out;
 measured before any change for it: holdout-19 0.742, 0.883, 0.853; all 1942 / 579: 0.863, 0.933, 0.914.
+After its change (each passage a class of the FAQ classifier, learnt from its questions, ordering the
+passages as it orders the entries): all 0.876, 0.946, 0.914; tuned 0.904, 0.957, 0.934; holdout-18 0.815,
+0.938, 0.870; holdout-19 0.767, 0.942, 0.853.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -214,8 +217,8 @@ def test_no_out_of_scope_question_is_copied_from_the_searchs_examples(eval_set: 
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.86, 0.92, 0.90),
-        ("tuned", 0.88, 0.93, 0.92),
+        (None, 0.86, 0.93, 0.90),
+        ("tuned", 0.89, 0.94, 0.92),
         ("holdout-1", 0.84, 0.88, 0.85),
         ("holdout-2", 0.83, 0.87, 0.90),
         ("holdout-3", 0.72, 0.83, 0.80),
@@ -233,8 +236,8 @@ def test_no_out_of_scope_question_is_copied_from_the_searchs_examples(eval_set: 
         ("holdout-15", 0.75, 0.83, 0.78),
         ("holdout-16", 0.75, 0.86, 0.85),
         ("holdout-17", 0.73, 0.88, 0.85),
-        ("holdout-18", 0.74, 0.87, 0.83),
-        ("holdout-19", 0.71, 0.85, 0.82),
+        ("holdout-18", 0.79, 0.91, 0.83),
+        ("holdout-19", 0.74, 0.91, 0.82),
     ],
 )
 def test_accuracy_floors(
