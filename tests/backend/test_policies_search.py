@@ -430,9 +430,13 @@ def test_a_question_the_classifier_reads_as_out_of_scope_is_held_to_more(
         ("执照几天能下来", "faq:licence-order", "faq:processing-time"),
         # Both speak of handing in papers; 几份 asks how many copies (one form, one set of materials).
         ("复印件要交好几份不", "faq:rongque-shouli", "faq:one-form"),
+        # Passages too, each learnt from its questions: both speak of seals; the one on the approval
+        # bureau's single seal is what is asked.
+        ("现在是不是一个局一个章就都批了", "suixian-2022-21#2-4-11", "linyi-2018-168#1-2-2"),
+        ("审批都归一个局盖章了吗", "linyi-2018-188#3-3", "linyi-2018-168#1-2-2"),
     ],
 )
-def test_the_faq_classifier_orders_entries_bm25_leaves_tied(
+def test_the_faq_classifier_orders_candidates_bm25_leaves_tied(
     index: PolicyIndex, monkeypatch: pytest.MonkeyPatch, question: str, bm25_first: str, expected: str
 ) -> None:
     with_classifier, ranked_with = index.search(question), index.ranked_refs(question)
@@ -606,22 +610,3 @@ def test_scope_examples_must_be_a_list_of_questions(tmp_path: Path) -> None:
         path.write_text(bad, encoding="utf-8")
         with pytest.raises(ValueError, match="out_of_scope"):
             load_scope_examples(path)
-
-
-@pytest.mark.parametrize(
-    ("question", "bm25_first", "expected"),
-    [
-        # Both passages speak of seals; the one on the approval bureau's single seal is what is asked.
-        ("现在是不是一个局一个章就都批了", "suixian-2022-21#2-4-11", "linyi-2018-168#1-2-2"),
-        ("审批都归一个局盖章了吗", "linyi-2018-188#3-3", "linyi-2018-168#1-2-2"),
-    ],
-)
-def test_the_classifier_orders_passages_by_the_questions_they_answer(
-    index: PolicyIndex, monkeypatch: pytest.MonkeyPatch, question: str, bm25_first: str, expected: str
-) -> None:
-    with_classifier, ranked_with = index.search(question), index.ranked_refs(question)
-    monkeypatch.setattr(search, "CLASSIFIER_SHARE", 0.0)
-    without, ranked_without = index.search(question), index.ranked_refs(question)
-    assert (without.results[0].id, with_classifier.results[0].id) == (bm25_first, expected)
-    # It only orders: every candidate keeps its score, and the question its threshold.
-    assert sorted(ranked_with[0]) == sorted(ranked_without[0]) and ranked_with[1] == ranked_without[1]
