@@ -152,6 +152,7 @@ from backend.policies.classifier import (
     features,
     load_out_of_scope,
     load_scope_examples,
+    read_features,
 )
 from backend.policies.faq import FaqEntry, load_faq
 from backend.policies.passages import NOTICE, Document, load_documents, load_passage_questions
@@ -374,6 +375,12 @@ def _matches(covered: Matrix, terms: Sequence[_QueryTerm]) -> tuple[Vector, Vect
     return _match(covered, terms), _share(covered, np.array([term.ordering for term in terms]))
 
 
+def _own_share(precision: float) -> float:
+    """What a phrasing (or a passage's question) keeps of its match when the question covers only
+    `precision` of its own words (`FAQ_PRECISION_SHARE`)."""
+    return 1 - FAQ_PRECISION_SHARE * (1 - precision)
+
+
 def _share(covered: Matrix, weights: Vector) -> Vector:
     total = weights.sum()
     return weights @ covered / total if total > 0 else np.zeros(covered.shape[1])
@@ -433,7 +440,7 @@ class _Asked:
         药品经营许可证能跟执照一起办下来吗)."""
         match, ordering = _matches(self.words.coverage(terms)[0], terms)
         for i in np.flatnonzero(match):
-            own_share = 1 - FAQ_PRECISION_SHARE * (1 - self.words.precision(int(i), words))
+            own_share = _own_share(self.words.precision(int(i), words))
             match[i] *= own_share
             ordering[i] *= own_share
         return self._best(match), self._best(ordering)
@@ -504,6 +511,12 @@ class PolicyIndex:
         ]
         asked.sort(key=lambda item: item[0])
         self._asked = _Asked.build(self, asked, len(self._passages)) if asked else None
+        # Where a question word is known (`_idf`), in this order.
+        self._known_fields = (
+            self._passage_words,
+            self._faq_words,
+            *((self._asked.words,) if self._asked else ()),
+        )
         # Only its IDF is read (`_rank_weight`): everything a question is matched against, as one corpus.
         self._all_words = self._word_field(
             [*texts, *(t for _, t in phrasings), *(entry.answer for entry in faq), *(t for _, t in asked)],
@@ -651,10 +664,11 @@ class PolicyIndex:
         if len(query) < STORY_LENGTH or _margin(ranked, held_to) >= 0:
             return ranked, held_to, out_of_scope
         best: tuple[float, list[_Candidate], float, float] | None = None
+        story = read_features(self._tokenizer, self._tokenizer.correct(query))
         for clause in _CLAUSE_BREAK.split(query):
             if len(clause) < CLAUSE_MIN or clause == query:
                 continue
-            found, weight, scope = self._rank(clause, context=query)
+            found, weight, scope = self._rank(clause, story=story)
             bar = self.question_threshold(weight, threshold, scope)
             margin = _margin(found, bar)
             if margin >= 0 and (best is None or margin > best[0]):
@@ -680,10 +694,10 @@ class PolicyIndex:
             threshold = min(threshold, max(LONG_THRESHOLD, EVIDENCE_MIN / weight))
         return max(LONG_THRESHOLD, threshold + _scope_shift(out_of_scope))
 
-    def _rank(self, query: str, context: str | None = None) -> tuple[list[_Candidate], float, float]:
+    def _rank(self, query: str, story: list[str] | None = None) -> tuple[list[_Candidate], float, float]:
         """The candidates, best first, the question's weight (the sum of its terms' weights) and the
-        classifier's probability that it is out of scope. A clause read apart from its message
-        (`context`) is ordered by the classifier's reading of the whole message: the story around it says
+        classifier's probability that it is out of scope. A clause read apart from its message is ordered
+        by the classifier's reading of the whole message (`story`: its features): the story around it says
         which of its candidates it is about (在临沂需要办卫生许可证吗 after a story of a small library)."""
         query = self._tokenizer.correct(query)
         word_terms = self._tokenizer.query_terms(query)
@@ -708,9 +722,9 @@ class PolicyIndex:
         faq, passages = self._faq_match(question), self._passage_match(question)
         asked = passages.match[self._asked.passages] > 0 if self._asked else None
         reading = self._classifier.read(question.features, faq.match > 0, asked)
-        if context is not None:
-            story = self._classifier.read(self._features(context), faq.match > 0, asked)
-            reading = replace(story, out_of_scope=reading.out_of_scope)
+        if story is not None:
+            whole = self._classifier.read(story, faq.match > 0, asked)
+            reading = replace(whole, out_of_scope=reading.out_of_scope)
         ranked = [
             *self._faq_candidates(question, faq, reading),
             *self._passage_candidates(question, passages, reading),
@@ -739,7 +753,7 @@ class PolicyIndex:
         for entry in np.flatnonzero(match):
             own = np.flatnonzero(self._faq_owner == entry)
             precision = max(self._faq_words.precision(int(doc), question.words) for doc in own)
-            own_share = 1 - FAQ_PRECISION_SHARE * (1 - precision)
+            own_share = _own_share(precision)
             score = float(match[entry]) * own_share
             likelihood = 1 - CLASSIFIER_SHARE + CLASSIFIER_SHARE * float(reading.likelihood[entry])
             order = float(ordering[entry]) * own_share * likelihood
@@ -842,12 +856,6 @@ class PolicyIndex:
             return None
         return _QueryTerm(tuple(found), self._unknown_weight, neighbour_credit(max(found.values())))
 
-    def _features(self, text: str) -> list[str]:
-        """What the classifier reads of a message (classifier.features)."""
-        text = self._tokenizer.correct(text)
-        terms = self._tokenizer.query_terms(text)
-        return features(terms, self._tokenizer.query_bigrams(text), self._tokenizer.question_words(text))
-
     def _rank_weight(self, words: Term) -> float:
         """What a known term weighs when candidates are ordered: its IDF over the documents, the FAQ's
         phrasings and its answers together, not the documents' first (`_known`)."""
@@ -866,8 +874,9 @@ class PolicyIndex:
         return max(known) if known else 0.0
 
     def _idf(self, word: str) -> float | None:
-        fields = [self._passage_words, self._faq_words, *([self._asked.words] if self._asked else [])]
-        return next((idf for idf in (field.idf(word) for field in fields) if idf is not None), None)
+        return next(
+            (idf for idf in (field.idf(word) for field in self._known_fields) if idf is not None), None
+        )
 
     def _gram_weight(self, gram: str) -> float:
         idf = self._passage_chars.idf(gram)

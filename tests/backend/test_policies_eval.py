@@ -181,18 +181,17 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
     assert len({q for q, _ in eval_set.out_of_scope}) == len(eval_set.out_of_scope)
 
 
-def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSet) -> None:
-    def bare(text: str) -> str:
-        return re.sub(r"[\W_]", "", text)
+def bare(text: str) -> str:
+    """A question without punctuation or spaces, to compare word for word."""
+    return re.sub(r"[\W_]", "", text)
 
+
+def test_no_question_is_copied_from_the_faq(index: PolicyIndex, eval_set: EvalSet) -> None:
     phrasings = {bare(text) for entry in index.faq for text in (entry.question, *entry.phrasings)}
     assert not phrasings & {bare(q.q) for q in eval_set.questions}
 
 
 def test_no_question_is_copied_from_the_passages_questions(eval_set: EvalSet) -> None:
-    def bare(text: str) -> str:
-        return re.sub(r"[\W_]", "", text)
-
     documents = load_documents(DEFAULT_POLICIES_DIR)
     asked = load_passage_questions(DEFAULT_POLICIES_DIR.parent / "policy_passage_questions.yaml", documents)
     texts = {bare(text) for questions in asked.values() for text in questions}
@@ -202,9 +201,6 @@ def test_no_question_is_copied_from_the_passages_questions(eval_set: EvalSet) ->
 
 
 def test_no_out_of_scope_question_is_copied_from_the_searchs_examples(eval_set: EvalSet) -> None:
-    def bare(text: str) -> str:
-        return re.sub(r"[\W_]", "", text)
-
     examples = {
         bare(t) for t in load_scope_examples(DEFAULT_POLICIES_DIR.parent / "policy_out_of_scope.yaml")
     }

@@ -286,7 +286,7 @@ def test_a_story_first_message_is_answered_from_its_question_clause(
 
 def test_the_story_around_an_answering_clause_breaks_its_ties(index: PolicyIndex) -> None:
     # The clause fits the places that need a 卫生许可证 (Annex 1's rows) all but equally; the story says
-    # which one, to the classifier (`_rank`'s context) and as a tie-break (`STORY_CONTEXT`).
+    # which one, to the classifier (`_rank`'s story) and as a tie-break (`STORY_CONTEXT`).
     clause = "在临沂需要办卫生许可证吗？"
     story = "我跟俺家那口子商量着把老房子收拾收拾弄成个小图书馆，" + clause
     alone = index.search(clause, limit=5).results
