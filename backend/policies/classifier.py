@@ -26,12 +26,14 @@ after the FAQ's entries: a passage's questions tell it from its neighbours as an
 Round 20 (top-1 / top-3 / rejected): all 0.863 / 0.933 / 0.914 → 0.876 / 0.946 / 0.914; holdout-19 (fresh)
 0.742 / 0.883 / 0.853 → 0.767 / 0.942 / 0.853. It costs training time: about 170 classes instead of 40.
 
-The search (search.py) uses it twice, and neither use can lift a candidate that matches nothing:
+The search (search.py) uses it in three ways, and none can lift a candidate that matches nothing:
 - among FAQ candidates, the classifier's favourite keeps its match in the ranking and the others give up
   part of it (`CLASSIFIER_SHARE`), which breaks the ties BM25 leaves between entries that share words;
   so among passage candidates;
 - a question the classifier reads as out of scope is held to a higher threshold, one it reads as a policy
-  question to a lower one (`OUT_OF_SCOPE_SHIFT`).
+  question to a lower one (`OUT_OF_SCOPE_SHIFT`);
+- the answers after the first are ordered with its own probability for each (`RELATED_SHARE`), not
+  relative to the others asked about: how sure it is counts there.
 
 It reads a question as the search does (tokens.py): the words after the lexicon's mapping and the
 character bigrams of the content, so an applicant's word the lexicon knows counts as the documents' word;
@@ -117,6 +119,10 @@ class Reading:
     out_of_scope: float
     # The same as `likelihood` for the passages learnt from their questions, among those asked about.
     passages: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(0))
+    # Each entry's and each learnt passage's own probability (not relative to the others asked about):
+    # how sure the classifier is, which orders the answers offered after the first (search.py).
+    entry_probability: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    passage_probability: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
 def _relative(
@@ -166,7 +172,13 @@ class FaqClassifier:
         """The question's reading; `among` marks the FAQ entries it is asked about (its candidates),
         `among_passages` the passages (of those learnt)."""
         if not self._fitted:
-            return Reading(np.ones(self._size), UNDECIDED, np.ones(self._passages))
+            return Reading(
+                np.ones(self._size),
+                UNDECIDED,
+                np.ones(self._passages),
+                np.zeros(self._size),
+                np.zeros(self._passages),
+            )
         scope = self._size + self._passages
         probabilities = np.zeros(scope + 2)
         vector = self._vectorizer.transform([question])
@@ -176,4 +188,6 @@ class FaqClassifier:
             _relative(probabilities[: self._size], among),
             float(probabilities[scope]) if self._learnt_scope else UNDECIDED,
             _relative(passages, np.zeros(self._passages, bool) if among_passages is None else among_passages),
+            probabilities[: self._size],
+            passages,
         )

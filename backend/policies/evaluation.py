@@ -130,11 +130,8 @@ def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = No
 def _first_three(
     index: PolicyIndex, q: str, threshold: float, margin: float = 0.0
 ) -> list[tuple[str, float]]:
-    """The first three results, those that pass the threshold this question is held to; none unless the
-    first clears it by `margin` and the question names enough for it (as PolicyIndex.search)."""
-    candidates, held_to = index.ranked_refs(q, threshold)
-    first = [(ref, score) for ref, score in candidates[:FIRST] if score >= held_to]
-    return first if first and index.clears(q, first[0][1], held_to, margin) else []
+    """The first three results, as PolicyIndex.search gives them (held to `threshold`)."""
+    return index.answer_refs(q, threshold, margin)[:FIRST]
 
 
 def _answered(index: PolicyIndex, q: str, threshold: float, margin: float = 0.0) -> tuple[str, float] | None:

@@ -111,6 +111,11 @@ measured before any change for it: holdout-19 0.742, 0.883, 0.853; all 1942 / 57
 After its change (each passage a class of the FAQ classifier, learnt from its questions, ordering the
 passages as it orders the entries): all 0.876, 0.946, 0.914; tuned 0.904, 0.957, 0.934; holdout-18 0.815,
 0.938, 0.870; holdout-19 0.767, 0.942, 0.853.
+Then the answers after the first: once the first has passed, they need half its match (not the question's
+threshold) and are ordered with the classifier's own probability for each, both chosen on the tuned part
+(top-1 and rejection cannot move): all 0.876, 0.958, 0.914; tuned 0.904, 0.967, 0.934; holdouts 1-19
+together 0.854, 0.938, 0.897 → 0.854, 0.951, 0.897; holdout-18 0.815, 0.951, 0.870; holdout-19 0.767,
+0.967, 0.853.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -213,8 +218,8 @@ def test_no_out_of_scope_question_is_copied_from_the_searchs_examples(eval_set: 
 @pytest.mark.parametrize(
     ("part", "top1", "top3", "rejected"),
     [
-        (None, 0.86, 0.93, 0.90),
-        ("tuned", 0.89, 0.94, 0.92),
+        (None, 0.86, 0.95, 0.90),
+        ("tuned", 0.89, 0.96, 0.92),
         ("holdout-1", 0.84, 0.88, 0.85),
         ("holdout-2", 0.83, 0.87, 0.90),
         ("holdout-3", 0.72, 0.83, 0.80),
@@ -232,8 +237,8 @@ def test_no_out_of_scope_question_is_copied_from_the_searchs_examples(eval_set: 
         ("holdout-15", 0.75, 0.83, 0.78),
         ("holdout-16", 0.75, 0.86, 0.85),
         ("holdout-17", 0.73, 0.88, 0.85),
-        ("holdout-18", 0.79, 0.91, 0.83),
-        ("holdout-19", 0.74, 0.91, 0.82),
+        ("holdout-18", 0.79, 0.94, 0.83),
+        ("holdout-19", 0.74, 0.95, 0.82),
     ],
 )
 def test_accuracy_floors(

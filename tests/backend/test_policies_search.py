@@ -450,6 +450,41 @@ def test_the_faq_classifier_orders_candidates_bm25_leaves_tied(
     assert ranked_with[1] == ranked_without[1]
 
 
+def test_answers_after_the_first_need_less_of_a_match(index: PolicyIndex) -> None:
+    # Once the first answer has passed, the question is one the documents answer: what comes after it
+    # needs half the first's match, not the question's threshold. The free assisted service, below it.
+    question = "帮办要提前预约吗"
+    held_to = index.ranked_refs(question)[1]
+    results = index.search(question).results
+    assert results[0].score >= held_to
+    second = results[1]
+    assert second.id == "faq:assisted-service"
+    assert search.RELATED_RATIO * results[0].score <= second.score < held_to
+    # Nothing below the first's half: a confident answer's list stays its own.
+    assert all(hit.score >= search.RELATED_RATIO * results[0].score for hit in results)
+    # And nothing at all when the first does not pass.
+    assert not index.search("今天天气怎么样").results
+
+
+@pytest.mark.parametrize(
+    ("question", "meant"),
+    [
+        # The words find the window first; the classifier is sure it asks about applying online.
+        ("开网吧的 不想去大厅排队 网上能全程办吗", "faq:online-application"),
+        # The words find the restaurant's row; the order of licences is what the applicant is unsure of.
+        ("开饭店是先办营业执照还是先办食品经营许可啊 顺序搞不清", "faq:licence-order"),
+    ],
+)
+def test_the_answers_after_the_first_are_ordered_with_the_classifiers_certainty(
+    index: PolicyIndex, monkeypatch: pytest.MonkeyPatch, question: str, meant: str
+) -> None:
+    first_three = [hit.id for hit in index.search(question).results[:3]]
+    monkeypatch.setattr(search, "RELATED_SHARE", 0.0)
+    by_words = [hit.id for hit in index.search(question).results]
+    assert meant in first_three and meant in by_words[3:]
+    assert first_three[0] == by_words[0]  # the first answer is the words' alone
+
+
 @pytest.mark.parametrize("question", ["中午十二点多过去能办不", "下午5点半还有人吗", "早上八点钟开门不"])
 def test_a_time_of_day_is_read_as_asking_for_the_hours(index: PolicyIndex, question: str) -> None:
     assert ("办公时间",) in index.tokenizer.query_terms(question)
