@@ -35,6 +35,7 @@ SECTIONS = {
     "holdout_17": "holdout-17",
     "holdout_18": "holdout-18",
     "holdout_19": "holdout-19",
+    "holdout_20": "holdout-20",
 }
 
 

@@ -115,7 +115,9 @@ Then the answers after the first: once the first has passed, they need half its 
 threshold) and are ordered with the classifier's own probability for each, both chosen on the tuned part
 (top-1 and rejection cannot move): all 0.876, 0.958, 0.914; tuned 0.904, 0.967, 0.934; holdouts 1-19
 together 0.854, 0.938, 0.897 → 0.854, 0.951, 0.897; holdout-18 0.815, 0.951, 0.870; holdout-19 0.767,
-0.967, 0.853.
+0.967, 0.853. Round 21 also added holdout-20 (91 / 19), all of it held out, written after that change and
+blind to it, measured without and with it: 0.824, 0.879, 0.842 → 0.824, 0.890, 0.842; all 2033 / 598
+then 0.874, 0.955, 0.911.
 The held-out parts are what a new question can expect; they are lower because a lexical search knows only
 the words the documents, the FAQ and the lexicon know (word vectors lend a part of the credit).
 """
@@ -153,6 +155,7 @@ def test_the_set_is_big_enough_and_every_label_exists(index: PolicyIndex, eval_s
         "tuned", "holdout-1", "holdout-2", "holdout-3", "holdout-4", "holdout-5", "holdout-6", "holdout-7",
         "holdout-8", "holdout-9", "holdout-10", "holdout-11", "holdout-12",
         "holdout-13", "holdout-14", "holdout-15", "holdout-16", "holdout-17", "holdout-18", "holdout-19",
+        "holdout-20",
     ]  # fmt: skip
     assert len(eval_set.part("holdout-2").questions) >= 40
     assert len(eval_set.part("holdout-2").out_of_scope) >= 12
@@ -239,6 +242,7 @@ def test_no_out_of_scope_question_is_copied_from_the_searchs_examples(eval_set: 
         ("holdout-17", 0.73, 0.88, 0.85),
         ("holdout-18", 0.79, 0.94, 0.83),
         ("holdout-19", 0.74, 0.95, 0.82),
+        ("holdout-20", 0.80, 0.86, 0.78),
     ],
 )
 def test_accuracy_floors(
