@@ -105,8 +105,9 @@ class EvalReport:
 
 
 def evaluate(index: PolicyIndex, eval_set: EvalSet, threshold: float | None = None) -> EvalReport:
-    """Top-1/top-3: the first (three) results above the threshold include a labelled answer; an in-scope
-    question that finds nothing counts as wrong. Rejected: an out-of-scope question finds nothing."""
+    """Top-1/top-3: the first (three) results the search gives (PolicyIndex.search: the first passes the
+    threshold, the two after it a lower bar) include a labelled answer; an in-scope question that finds
+    nothing counts as wrong. Rejected: an out-of-scope question finds nothing."""
     threshold = index.threshold if threshold is None else threshold
     top1 = top3 = rejected = 0
     misses: list[str] = []

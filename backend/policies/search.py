@@ -630,10 +630,10 @@ class PolicyIndex:
         return index
 
     def search(self, query: str, limit: int = 5, margin: float = 0.0) -> SearchResult:
-        """The answers that pass the threshold the question is held to, best first; none unless the first
-        clears it by `margin`, asked for by a caller that has reason to doubt the question is about the
-        documents (the chat, when NLU is sure it is out of scope), and then only for a question that names
-        enough of what the documents know (`names_enough`)."""
+        """The answer and the related answers after it (`_answers`); none unless the first clears the
+        threshold the question is held to by `margin`, asked for by a caller that has reason to doubt the
+        question is about the documents (the chat, when NLU is sure it is out of scope), and then only for
+        a question that names enough of what the documents know (`names_enough`)."""
         limit = max(1, min(limit, MAX_RESULTS))
         ranked, threshold, out_of_scope = self._read(query)
         answers = self._answers(query, ranked, threshold, margin)[:limit]
@@ -664,7 +664,8 @@ class PolicyIndex:
     ) -> list[_Candidate]:
         """The first of the first three candidates that passes `threshold` answers, if it clears it by
         `margin` (`clears`); then the other candidates that pass a lower bar (`RELATED_RATIO`), ordered with
-        the classifier's own probability for each (`_related_key`). None when nothing answers."""
+        the classifier's own probability for each (`_related_key`), those tied with the first ahead of the
+        rest after the first three. None when nothing answers."""
         first = next((c for c in ranked[:FIRST] if c.score >= threshold), None)
         if first is None or not self.clears(query, first.score, threshold, margin):
             return []
@@ -672,7 +673,12 @@ class PolicyIndex:
         related = sorted(
             (c for c in ranked if c is not first and c.score >= bar), key=_related_key, reverse=True
         )
-        return [first, *related]
+        # Past the first three, what scores as the first does (as reported) comes first: such ties are as
+        # much the answer (the nine rows that need a 公共场所卫生许可证, which the chat lists together), and
+        # surer FAQ entries that match less must not push them out of a short list.
+        tied = _floor(first.score)
+        rest = sorted(related[FIRST - 1 :], key=lambda c: _floor(c.score) != tied)
+        return [first, *related[: FIRST - 1], *rest]
 
     def clears(self, query: str, score: float, threshold: float, margin: float) -> bool:
         """Whether a first answer scoring `score` answers `query` held to `threshold`: by `margin` above it,

@@ -178,11 +178,17 @@ def test_a_word_the_lexicon_maps_is_indexed_as_its_meaning_not_its_pieces(index:
     assert index.search("公司改名字了许可证要重新办吗").results[0].id == "faq:change-and-cancel"
 
 
-def test_scores_are_a_match_between_zero_and_one_best_first(index: PolicyIndex) -> None:
-    results = index.search("证照可以邮寄吗", limit=MAX_RESULTS).results
+def test_scores_are_a_match_between_zero_and_one(index: PolicyIndex) -> None:
+    question = "证照可以邮寄吗"
+    results = index.search(question, limit=MAX_RESULTS).results
     scores = [hit.score for hit in results]
-    assert all(index.threshold <= s <= 1 for s in scores)
-    assert scores[0] == max(scores)
+    assert len(scores) > 3 and all(0 < s <= 1 for s in scores)
+    # The first passes the question's threshold; the rest half the first's match, or the threshold when
+    # that is lower (scores as reported, floored to three places).
+    held_to = index.ranked_refs(question)[1]
+    assert scores[0] >= held_to - 0.001
+    bar = min(held_to, max(search.RELATED_THRESHOLD, search.RELATED_RATIO * scores[0]))
+    assert all(s >= bar - 0.001 for s in scores[1:])
     assert len({hit.id for hit in results}) == len(results)
 
 
@@ -456,14 +462,34 @@ def test_answers_after_the_first_need_less_of_a_match(index: PolicyIndex) -> Non
     question = "帮办要提前预约吗"
     held_to = index.ranked_refs(question)[1]
     results = index.search(question).results
-    assert results[0].score >= held_to
     second = results[1]
     assert second.id == "faq:assisted-service"
     assert search.RELATED_RATIO * results[0].score <= second.score < held_to
-    # Nothing below the first's half: a confident answer's list stays its own.
-    assert all(hit.score >= search.RELATED_RATIO * results[0].score for hit in results)
-    # And nothing at all when the first does not pass.
-    assert not index.search("今天天气怎么样").results
+    # And nothing at all when the first does not pass, though candidates pass the lower bar.
+    unsure = "缺一两份材料能先办吗"
+    ranked, held_to = index.ranked_refs(unsure)
+    assert ranked[0][1] < held_to and any(score >= search.RELATED_THRESHOLD for _, score in ranked)
+    assert not index.search(unsure, limit=MAX_RESULTS).results
+
+
+def test_the_answer_is_one_of_the_first_three_candidates(index: PolicyIndex) -> None:
+    # As the evaluation counts it: a candidate ranked fourth that passes is no answer when none of the
+    # first three does (the provincial plan's nearby service is what is asked, not Linyi's step 2).
+    question = "我人在济南，店开在临沂，能在济南这边申请吗"
+    ranked, held_to = index.ranked_refs(question)
+    assert all(score < held_to for _, score in ranked[:3])
+    assert any(score >= held_to for _, score in ranked[3:])
+    assert not index.search(question, limit=MAX_RESULTS).found
+
+
+def test_ties_with_the_first_answer_are_not_cut_from_the_list(index: PolicyIndex) -> None:
+    # Nine rows of annex 1 need a 公共场所卫生许可证, equally; the chat lists the first's ties together.
+    # FAQ entries the classifier is surer of, matching less, come after them past the first three.
+    results = index.search("哪些行业要办公共场所卫生许可证", limit=MAX_RESULTS).results
+    rows = {f"linyi-2018-188#a1-{n}" for n in range(4, 13)}
+    assert results[0].id in rows
+    tied = {hit.id for hit in results if hit.kind == "passage" and hit.score == results[0].score}
+    assert tied == rows
 
 
 @pytest.mark.parametrize(
