@@ -246,7 +246,10 @@ async def test_reviewer_approves_the_last_task_and_the_licence_is_issued(
     photos = tab.page.locator(".review .thumb img")
     await expect(photos).to_have_count(3)
     for index in range(3):  # the signed file URLs really load
-        assert await photos.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+        # Waited for, not read once: on a busy machine a thumbnail may still be on its way when the count
+        # is reached (CI failed so once). A broken URL never loads and times out here.
+        photo = await photos.nth(index).element_handle()
+        await tab.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo)
     await tab.shot("08-reviewer-task")
     await tab.page.set_viewport_size(TABLET)
     await tab.shot("09-reviewer-task-tablet")
