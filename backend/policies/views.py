@@ -83,7 +83,8 @@ def setup_policies(app: web.Application, settings: Settings) -> None:
 
 @functools.cache
 def load_index(directory: Path, office_hours: str = DEFAULT_OFFICE_HOURS) -> PolicyIndex:
-    """One index per process: it is read-only, and building it takes about a second (jieba's dictionary).
+    """One index per process: it is read-only, and building it takes several seconds (the classifier's fit,
+    about five, and jieba's dictionary).
     The FAQ's answer on the window's hours names the hours the handoff keeps (OFFICE_HOURS)."""
     return PolicyIndex.load(directory, values=deployment_values(office_hours))
 
