@@ -46,7 +46,7 @@ were classes), and reading a question about half a millisecond.
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -113,21 +113,17 @@ def _identity(document: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Reading:
-    # Each FAQ entry's probability relative to the likeliest of the entries asked about (1.0 for it).
-    likelihood: npt.NDArray[np.float64]
+    # Each FAQ entry's probability (all 0 when the classifier has learnt nothing).
+    entries: npt.NDArray[np.float64]
+    # The same for each passage learnt from its questions, in the order they were given.
+    passages: npt.NDArray[np.float64]
     # The probability that the question is none of the FAQ's but one the documents do not answer.
     out_of_scope: float
-    # The same as `likelihood` for the passages learnt from their questions, among those asked about.
-    passages: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(0))
-    # Each entry's and each learnt passage's own probability (not relative to the others asked about):
-    # how sure the classifier is, which orders the answers offered after the first (search.py).
-    entry_probability: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    passage_probability: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
-def _relative(
-    probabilities: npt.NDArray[np.float64], among: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.float64]:
+def relative(probabilities: npt.NDArray[np.float64], among: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """Each probability relative to the likeliest of those `among` marks (the candidates the question is
+    asked about: 1.0 for it); all 1.0 when none of them has any."""
     best = float(probabilities[among].max()) if among.any() else 0.0
     return probabilities / best if best > 0 else np.ones(len(probabilities))
 
@@ -163,31 +159,16 @@ class FaqClassifier:
         if self._fitted:
             self._model.fit(self._vectorizer.fit_transform(examples), labels)
 
-    def read(
-        self,
-        question: list[str],
-        among: npt.NDArray[np.bool_],
-        among_passages: npt.NDArray[np.bool_] | None = None,
-    ) -> Reading:
-        """The question's reading; `among` marks the FAQ entries it is asked about (its candidates),
-        `among_passages` the passages (of those learnt)."""
+    def read(self, question: list[str]) -> Reading:
+        """The question's reading (its features: `read_features`)."""
         if not self._fitted:
-            return Reading(
-                np.ones(self._size),
-                UNDECIDED,
-                np.ones(self._passages),
-                np.zeros(self._size),
-                np.zeros(self._passages),
-            )
+            return Reading(np.zeros(self._size), np.zeros(self._passages), UNDECIDED)
         scope = self._size + self._passages
         probabilities = np.zeros(scope + 2)
         vector = self._vectorizer.transform([question])
         probabilities[self._model.classes_] = self._model.predict_proba(vector)[0]
-        passages = probabilities[self._size : scope]
         return Reading(
-            _relative(probabilities[: self._size], among),
-            float(probabilities[scope]) if self._learnt_scope else UNDECIDED,
-            _relative(passages, np.zeros(self._passages, bool) if among_passages is None else among_passages),
             probabilities[: self._size],
-            passages,
+            probabilities[self._size : scope],
+            float(probabilities[scope]) if self._learnt_scope else UNDECIDED,
         )

@@ -163,6 +163,7 @@ from backend.policies.classifier import (
     load_out_of_scope,
     load_scope_examples,
     read_features,
+    relative,
 )
 from backend.policies.faq import FaqEntry, load_faq
 from backend.policies.passages import NOTICE, Document, load_documents, load_passage_questions
@@ -770,11 +771,9 @@ class PolicyIndex:
             features(word_terms, bigrams, self._tokenizer.question_words(query)),
         )
         faq, passages = self._faq_match(question), self._passage_match(question)
-        asked = passages.match[self._asked.passages] > 0 if self._asked else None
-        reading = self._classifier.read(question.features, faq.match > 0, asked)
+        reading = self._classifier.read(question.features)
         if story is not None:
-            whole = self._classifier.read(story, faq.match > 0, asked)
-            reading = replace(whole, out_of_scope=reading.out_of_scope)
+            reading = replace(self._classifier.read(story), out_of_scope=reading.out_of_scope)
         ranked = [
             *self._faq_candidates(question, faq, reading),
             *self._passage_candidates(question, passages, reading),
@@ -799,15 +798,16 @@ class PolicyIndex:
         """Of an entry's phrasings, the one whose own words the question covers best speaks for it; the
         classifier's likelihood orders the entries (`CLASSIFIER_SHARE`)."""
         match, ordering, raw = matched
+        likelihood = relative(reading.entries, match > 0)
         candidates = []
         for entry in np.flatnonzero(match):
             own = np.flatnonzero(self._faq_owner == entry)
             precision = max(self._faq_words.precision(int(doc), question.words) for doc in own)
             own_share = _own_share(precision)
             score = float(match[entry]) * own_share
-            likelihood = 1 - CLASSIFIER_SHARE + CLASSIFIER_SHARE * float(reading.likelihood[entry])
-            order = float(ordering[entry]) * own_share * likelihood
-            probability = float(reading.entry_probability[entry])
+            share = 1 - CLASSIFIER_SHARE + CLASSIFIER_SHARE * float(likelihood[entry])
+            order = float(ordering[entry]) * own_share * share
+            probability = float(reading.entries[entry])
             candidates.append(
                 _Candidate("faq", int(entry), score, precision, float(raw[own].max()), order, probability)
             )
@@ -842,8 +842,9 @@ class PolicyIndex:
         match, ordering, raw = matched
         likelihood, probability = np.ones(len(match)), np.zeros(len(match))
         if self._asked:
-            likelihood[self._asked.passages] = reading.passages
-            probability[self._asked.passages] = reading.passage_probability
+            learnt = self._asked.passages
+            likelihood[learnt] = relative(reading.passages, match[learnt] > 0)
+            probability[learnt] = reading.passages
         scores = match * PASSAGE_WEIGHT
         orders = ordering * PASSAGE_WEIGHT * (1 - CLASSIFIER_SHARE + CLASSIFIER_SHARE * likelihood)
         return [

@@ -12,6 +12,7 @@ from backend.policies.classifier import (
     load_out_of_scope,
     load_scope_examples,
     read_features,
+    relative,
 )
 from backend.policies.passages import load_passage_questions
 from backend.policies.search import (
@@ -342,9 +343,9 @@ def test_the_faq_classifier_favours_each_entry_for_its_own_question(index: Polic
     tokenizer = index.tokenizer
     every = np.ones(len(index.faq), dtype=bool)
     for i, entry in enumerate(index.faq):
-        likelihood = index._classifier.read(
-            read_features(tokenizer, tokenizer.correct(entry.question)), every
-        ).likelihood
+        likelihood = relative(
+            index._classifier.read(read_features(tokenizer, tokenizer.correct(entry.question))).entries, every
+        )
         assert likelihood[i] == 1.0, entry.question
         assert np.all(likelihood <= 1.0)
 
@@ -361,8 +362,8 @@ def test_the_faq_classifier_reads_the_question_words_the_match_drops(index: Poli
     )
     classifier = FaqClassifier([who, cost], tokenizer)
     both = np.ones(2, dtype=bool)
-    assert classifier.read(read_features(tokenizer, "联办到底谁"), both).likelihood[1] < 0.5
-    assert classifier.read(read_features(tokenizer, "联办到底多少"), both).likelihood[0] < 0.5
+    assert relative(classifier.read(read_features(tokenizer, "联办到底谁")).entries, both)[1] < 0.5
+    assert relative(classifier.read(read_features(tokenizer, "联办到底多少")).entries, both)[0] < 0.5
 
 
 def test_the_classifier_reads_a_licence_the_documents_list_as_more_in_scope(index: PolicyIndex) -> None:
@@ -370,17 +371,16 @@ def test_the_classifier_reads_a_licence_the_documents_list_as_more_in_scope(inde
     # 网吧); the documents' table rows teach it the ones they do.
     tokenizer = index.tokenizer
     question = read_features(tokenizer, "开个客运站得办啥经营许可证")
-    every = np.ones(len(index.faq), dtype=bool)
     without_rows = FaqClassifier(index.faq, tokenizer, load_out_of_scope(DEFAULT_NLU_DIR))
-    with_rows = index._classifier.read(question, every).out_of_scope
-    assert with_rows < without_rows.read(question, every).out_of_scope - 0.05
+    with_rows = index._classifier.read(question).out_of_scope
+    assert with_rows < without_rows.read(question).out_of_scope - 0.05
     # What no row is about stays out of scope.
-    assert index._classifier.read(read_features(tokenizer, "个人所得税怎么申报"), every).out_of_scope > 0.8
+    assert index._classifier.read(read_features(tokenizer, "个人所得税怎么申报")).out_of_scope > 0.8
 
 
 def test_a_single_entry_faq_and_no_out_of_scope_examples_need_no_classifier(index: PolicyIndex) -> None:
-    reading = FaqClassifier(index.faq[:1], index.tokenizer).read(["证照联办"], np.ones(1, dtype=bool))
-    assert reading.likelihood.tolist() == [1.0]
+    reading = FaqClassifier(index.faq[:1], index.tokenizer).read(["证照联办"])
+    assert relative(reading.entries, np.ones(1, dtype=bool)).tolist() == [1.0]
     assert reading.out_of_scope == UNDECIDED
 
 
