@@ -715,7 +715,7 @@ class PolicyIndex:
         if len(query) < STORY_LENGTH or _margin(ranked, held_to) >= 0:
             return ranked, held_to, out_of_scope
         best: tuple[float, list[_Candidate], float, float] | None = None
-        story = read_features(self._tokenizer, self._tokenizer.correct(query))
+        story = self._classifier.read(read_features(self._tokenizer, self._tokenizer.correct(query)))
         for clause in _CLAUSE_BREAK.split(query):
             if len(clause) < CLAUSE_MIN or clause == query:
                 continue
@@ -745,11 +745,12 @@ class PolicyIndex:
             threshold = min(threshold, max(LONG_THRESHOLD, EVIDENCE_MIN / weight))
         return max(LONG_THRESHOLD, threshold + _scope_shift(out_of_scope))
 
-    def _rank(self, query: str, story: list[str] | None = None) -> tuple[list[_Candidate], float, float]:
+    def _rank(self, query: str, story: Reading | None = None) -> tuple[list[_Candidate], float, float]:
         """The candidates, best first, the question's weight (the sum of its terms' weights) and the
         classifier's probability that it is out of scope. A clause read apart from its message is ordered
-        by the classifier's reading of the whole message (`story`: its features): the story around it says
-        which of its candidates it is about (在临沂需要办卫生许可证吗 after a story of a small library)."""
+        by the classifier's reading of the whole message (`story`, read once for all its clauses): the
+        story around it says which of its candidates it is about (在临沂需要办卫生许可证吗 after a story of a
+        small library)."""
         query = self._tokenizer.correct(query)
         word_terms = self._tokenizer.query_terms(query)
         if not word_terms or self._tokenizer.is_other_service(word_terms, query):
@@ -773,7 +774,7 @@ class PolicyIndex:
         faq, passages = self._faq_match(question), self._passage_match(question)
         reading = self._classifier.read(question.features)
         if story is not None:
-            reading = replace(self._classifier.read(story), out_of_scope=reading.out_of_scope)
+            reading = replace(story, out_of_scope=reading.out_of_scope)
         ranked = [
             *self._faq_candidates(question, faq, reading),
             *self._passage_candidates(question, passages, reading),
